@@ -1,0 +1,1 @@
+"""xlmforge pipelines."""

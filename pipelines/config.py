@@ -1,0 +1,186 @@
+"""The corpus build configuration: one typed, validated model per stage, loaded from YAML or TOML.
+
+Unknown keys and wrong types are errors that name the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipelines.languages import languages, unknown_language_message
+from pipelines.storage import is_local
+
+DETECT = "detect"
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used, with a message that says what to change."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class SourceConfig(_Section):
+    """One input: files of one format, declared language (or `detect`), under one source name."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    path: str  # a file, a glob, or a URL any Beam filesystem understands
+    language: str  # a project language code, or "detect"
+    format: Literal["text", "jsonl"] = "text"
+    # text: one segment per line, a blank line ends a document. jsonl: one document per line.
+    text_field: str = "text"
+    id_field: str | None = None  # jsonl: field holding the document id (default: file and line offset)
+    compression: Literal["auto", "none", "gzip", "zstd"] = "auto"  # auto: from the file suffix
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value != DETECT and value not in languages():
+            raise ValueError(unknown_language_message(value) + f", or {DETECT!r}")
+        return value
+
+
+class ReadConfig(_Section):
+    part_bytes: ByteSize = ByteSize(64 * 2**20)  # uncompressed files are split into parts of this size
+    max_line_bytes: ByteSize = ByteSize(2**20)  # longer lines are rejected (read in bounded memory)
+    # Decompression stops (and the rest of the file is rejected) past this many times the compressed size.
+    max_decompression_ratio: float = Field(default=100.0, gt=1.0)
+
+
+class NormalizeConfig(_Section):
+    form: Literal["NFC", "NFKC"] = "NFC"
+    moses_punctuation: bool = False  # Moses-style punctuation normalization (quotes, dashes, spacing)
+    lowercase_strip_accents: bool = False  # XLM's lowercase + accent removal option
+
+
+class ExactDedupConfig(_Section):
+    enabled: bool = True
+    num_partitions: int = Field(default=16, ge=1)  # hash partitions of the shuffle
+
+
+class NearDedupConfig(_Section):
+    enabled: bool = True
+    threshold: float = Field(default=0.8, gt=0.0, lt=1.0)  # Jaccard similarity of shingle sets
+    num_perm: int = Field(default=128, ge=16, le=1024)
+    word_ngram: int = Field(default=2, ge=1, le=8)  # shingles of space-separated scripts
+    char_ngram: int = Field(default=3, ge=1, le=8)  # shingles of CJK, Thai and other unspaced scripts
+    min_shingles: int = Field(default=3, ge=1)  # shorter segments are left to exact dedup
+    num_partitions: int = Field(default=16, ge=1)
+    seed: int = 1
+
+
+class LanguageIdConfig(_Section):
+    enabled: bool = True
+    # A `detect` source keeps a segment only when the top label scores at least this.
+    detect_threshold: Probability = 0.5
+    # A declared language counts as contradicted only when another language scores at least this.
+    mismatch_threshold: Probability = 0.7
+    on_mismatch: Literal["reject", "relabel", "keep"] = "reject"
+    # Languages lid.176 confuses with each other; a prediction inside the declared language's group
+    # confirms the declaration.
+    confusable: tuple[tuple[str, ...], ...] = (("bos", "hrv", "srp", "hbs"), ("msa", "ind"))
+
+    @field_validator("confusable")
+    @classmethod
+    def _known_languages(cls, groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        for code in (c for group in groups for c in group):
+            if code not in languages():
+                raise ValueError(unknown_language_message(code))
+        return groups
+
+
+class FilterConfig(_Section):
+    """Quality filters; set a bound to null to switch its filter off."""
+
+    min_chars: int | None = 3
+    max_chars: int | None = 2000
+    min_letter_ratio: Probability | None = 0.5  # letters / non-space characters
+    max_digit_punct_ratio: Probability | None = 0.5  # (digits + punctuation + symbols) / non-space
+    max_char_run: int | None = 16  # longest run of one repeated character ("NOOOOOOOOOOOO" is real text)
+    max_repeated_word_ratio: Probability | None = 0.7  # repeated words / words, for >= 6 words
+    # letters in the language's own scripts / letters; low because names and terms in Latin letters
+    # are common in Thai, Japanese or Russian news
+    min_script_share: Probability | None = 0.2
+
+
+class CorpusConfig(_Section):
+    name: str = "corpus"
+    sources: list[SourceConfig] = Field(min_length=1)
+    read: ReadConfig = ReadConfig()
+    normalize: NormalizeConfig = NormalizeConfig()
+    exact_dedup: ExactDedupConfig = ExactDedupConfig()
+    near_dedup: NearDedupConfig = NearDedupConfig()
+    language_id: LanguageIdConfig = LanguageIdConfig()
+    filters: FilterConfig = FilterConfig()
+
+    @model_validator(mode="after")
+    def _unique_source_names(self) -> CorpusConfig:
+        names = [s.name for s in self.sources]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(duplicated)}")
+        return self
+
+    def with_sources_relative_to(self, base_dir: str) -> CorpusConfig:
+        """The config with relative local source paths resolved against `base_dir`."""
+        sources = [
+            s.model_copy(update={"path": os.path.normpath(os.path.join(base_dir, s.path))})
+            if is_local(s.path) and not os.path.isabs(s.path)
+            else s
+            for s in self.sources
+        ]
+        return self.model_copy(update={"sources": sources})
+
+
+def load_corpus_config(path: str) -> CorpusConfig:
+    """Read and validate a corpus config file (.yaml, .yml or .toml); ConfigError says what is wrong."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f) if path.endswith(".toml") else yaml.safe_load(f)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not valid {'TOML' if path.endswith('.toml') else 'YAML'}: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level, found {type(data).__name__}")
+    try:
+        config = CorpusConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{path}: invalid corpus config:\n{describe_errors(err, CorpusConfig)}") from None
+    return config.with_sources_relative_to(os.path.dirname(os.path.abspath(path)))
+
+
+def describe_errors(err: ValidationError, model: type[BaseModel]) -> str:
+    """One line per problem: where, what, and for unknown keys the closest valid key."""
+    lines = []
+    for problem in err.errors():
+        where = ".".join(str(p) for p in problem["loc"]) or "(top level)"
+        if problem["type"] == "extra_forbidden":
+            valid = _fields_at(model, problem["loc"][:-1])
+            close = difflib.get_close_matches(str(problem["loc"][-1]), valid, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            lines.append(f"  {where}: unknown key{hint}; valid keys here: {', '.join(valid)}")
+        else:
+            lines.append(f"  {where}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names of the (nested) model at `loc`, skipping list indices."""
+    for key in loc:
+        if isinstance(key, int):
+            continue
+        annotation = model.model_fields[key].annotation
+        inner = getattr(annotation, "__args__", (annotation,))
+        model = next(t for t in inner if isinstance(t, type) and issubclass(t, BaseModel))
+    return sorted(model.model_fields)

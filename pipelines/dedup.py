@@ -1,0 +1,110 @@
+"""Dropping duplicates by key: the shuffle and join shared by exact and near-duplicate removal.
+
+Each part emits compact keys (a 64-bit key and the segment id per row, in numpy arrays), hash
+partitioned so that all copies of a key meet in one partition. There the smallest segment id of each
+key is kept and the others are listed as duplicates; the lists go back to their parts through a
+join on the part id. Only keys are shuffled, never texts, and no pair of segments is ever compared
+outside its key group, so the cost grows linearly with the corpus. The keeper is chosen by segment
+id, not by arrival order, so every runner picks the same one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+
+from pipelines.layout import BuildLayout
+from pipelines.parts import Decision, Part, rewrite_part
+
+
+@dataclasses.dataclass(frozen=True)
+class PartKeys:
+    """Keys of some rows of one part: row i of `keys` belongs to segment `segment_ids[i]`."""
+
+    part_id: str
+    keys: np.ndarray  # uint64
+    segment_ids: np.ndarray  # uint64
+
+
+def partition_keys(part_id: str, keys: np.ndarray, segment_ids: np.ndarray, num_partitions: int) -> Iterator[tuple[int, PartKeys]]:
+    """Split a part's keys by key hash partition, as (partition, PartKeys) elements."""
+    partitions = (keys % np.uint64(num_partitions)).astype(np.int64)
+    for p in np.unique(partitions):
+        mask = partitions == p
+        yield int(p), PartKeys(part_id, keys[mask], segment_ids[mask])
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupPairs:
+    """Each non-minimal member of a key group paired with the group's smallest segment id."""
+
+    part_ids: list[str]  # parts of the partition, indexed by the owner arrays
+    member_ids: np.ndarray
+    member_owners: np.ndarray
+    minimum_ids: np.ndarray
+    minimum_owners: np.ndarray
+
+
+def pair_with_group_minimum(groups: Iterable[PartKeys]) -> GroupPairs:
+    """Within one partition, pair every segment that shares a key with a smaller segment id with the smallest."""
+    groups = list(groups)
+    keys = np.concatenate([g.keys for g in groups])
+    segment_ids = np.concatenate([g.segment_ids for g in groups])
+    owners = np.concatenate([np.full(len(g.keys), i) for i, g in enumerate(groups)])
+    order = np.lexsort((segment_ids, keys))
+    keys, segment_ids, owners = keys[order], segment_ids[order], owners[order]
+    starts_group = np.r_[True, keys[1:] != keys[:-1]]
+    first_of_group = np.maximum.accumulate(np.where(starts_group, np.arange(len(keys)), 0))
+    member = ~starts_group
+    minimum = first_of_group[member]
+    return GroupPairs(
+        [g.part_id for g in groups], segment_ids[member], owners[member], segment_ids[minimum], owners[minimum]
+    )
+
+
+def duplicates_by_part(part_ids: list[str], ids: np.ndarray, owners: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+    """(part id, unique segment ids) for each part that owns some of `ids`."""
+    for owner in np.unique(owners):
+        yield part_ids[owner], np.unique(ids[owners == owner])
+
+
+def drop_listed(batch: pa.RecordBatch, duplicates: np.ndarray, reason: str) -> Decision:
+    """Reject the rows whose segment id is in the sorted array `duplicates`."""
+    ids = batch.column("segment_id").to_numpy()
+    listed = np.isin(ids, duplicates, assume_unique=False)
+    return Decision(batch, [reason if d else None for d in listed])
+
+
+class _DropListedInPart(beam.DoFn):
+    def __init__(self, stage: str, reason: str, layout: BuildLayout):
+        self.stage, self.reason, self.layout = stage, reason, layout
+
+    def process(self, element: tuple[str, dict]) -> Iterator[Part]:
+        _, joined = element
+        (part,) = joined["part"]
+        lists = list(joined["duplicates"])
+        duplicates = np.unique(np.concatenate(lists)) if lists else np.empty(0, np.uint64)
+        yield rewrite_part(part, self.stage, self.layout, lambda batch: drop_listed(batch, duplicates, self.reason))
+
+
+def key_by_part_id(part: Part) -> tuple[str, Part]:
+    return part.part_id, part
+
+
+class DropListedSegments(beam.PTransform):
+    """Reject, in each part, the segments listed for it in `duplicates` ((part id, segment ids) elements)."""
+
+    def __init__(self, duplicates, stage: str, reason: str, layout: BuildLayout):
+        super().__init__()
+        self.duplicates, self.stage, self.reason, self.layout = duplicates, stage, reason, layout
+
+    def expand(self, parts):
+        return (
+            {"part": parts | "KeyByPartId" >> beam.Map(key_by_part_id), "duplicates": self.duplicates}
+            | "JoinListsToParts" >> beam.CoGroupByKey()
+            | "DropListed" >> beam.ParDo(_DropListedInPart(self.stage, self.reason, self.layout))
+        )

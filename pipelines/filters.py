@@ -1,0 +1,144 @@
+"""Quality filters: each a named rule over a batch of segments; a segment is rejected by the first
+rule it fails, under that rule's name.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+
+from pipelines.config import FilterConfig
+from pipelines.languages import languages
+from pipelines.layout import BuildLayout
+from pipelines.parts import Decision, RewritePart
+from pipelines.scripts import DIGIT, LETTER, MARK, PUNCT, SPACE, SYMBOL, CharStats, char_stats
+
+STAGE = "filters"
+_MIN_WORDS_FOR_REPEATS = 6
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=denominator > 0)
+
+
+@functools.cache
+def _run_pattern(length: int) -> re.Pattern:
+    return re.compile(r"(\S)\1{%d,}" % (length - 1))
+
+
+def _longest_runs(texts: list[str], length: int) -> np.ndarray:
+    """1 where a text repeats one non-space character `length` times in a row."""
+    pattern = _run_pattern(length)
+    return np.fromiter((pattern.search(t) is not None for t in texts), bool, len(texts))
+
+
+def _repeated_word_ratios(texts: list[str]) -> np.ndarray:
+    """Share of words that repeat an earlier word, for texts of enough words (0 otherwise)."""
+    ratios = np.zeros(len(texts))
+    for i, text in enumerate(texts):
+        words = text.casefold().split()
+        if len(words) >= _MIN_WORDS_FOR_REPEATS:
+            ratios[i] = 1.0 - len(set(words)) / len(words)
+    return ratios
+
+
+# A rule returns (failed mask, measured values) for a batch, given its bound.
+Rule = Callable[[list[str], list[str], CharStats, float], tuple[np.ndarray, np.ndarray]]
+
+
+def _non_space(stats: CharStats) -> np.ndarray:
+    return stats.num_chars - stats.count(SPACE)
+
+
+def _too_short(texts, langs, stats, bound):
+    return stats.num_chars < bound, stats.num_chars
+
+
+def _too_long(texts, langs, stats, bound):
+    return stats.num_chars > bound, stats.num_chars
+
+
+def _low_letter_ratio(texts, langs, stats, bound):
+    ratio = _ratio(stats.count(LETTER) + stats.count(MARK), _non_space(stats))
+    return ratio < bound, ratio
+
+
+def _high_digit_punct_ratio(texts, langs, stats, bound):
+    ratio = _ratio(stats.count(DIGIT) + stats.count(PUNCT) + stats.count(SYMBOL), _non_space(stats))
+    return ratio > bound, ratio
+
+
+def _repeated_characters(texts, langs, stats, bound):
+    runs = _longest_runs(texts, int(bound))
+    return runs, runs.astype(float)
+
+
+def _repeated_words(texts, langs, stats, bound):
+    ratio = _repeated_word_ratios(texts)
+    return ratio > bound, ratio
+
+
+def _wrong_script(texts, langs, stats, bound):
+    share = np.ones(len(texts))
+    table = languages()
+    for lang in set(langs):
+        if lang in table:
+            rows = np.array([code == lang for code in langs])
+            share[rows] = stats.script_share(table[lang].scripts)[rows]
+    has_letters = (stats.count(LETTER) + stats.count(MARK)) > 0
+    return has_letters & (share < bound), share
+
+
+#: (filter name, config field holding its bound, rule), in the order they are applied.
+FILTERS: tuple[tuple[str, str, Rule], ...] = (
+    ("too_short", "min_chars", _too_short),
+    ("too_long", "max_chars", _too_long),
+    ("low_letter_ratio", "min_letter_ratio", _low_letter_ratio),
+    ("high_digit_punct_ratio", "max_digit_punct_ratio", _high_digit_punct_ratio),
+    ("repeated_characters", "max_char_run", _repeated_characters),
+    ("repeated_words", "max_repeated_word_ratio", _repeated_words),
+    ("wrong_script", "min_script_share", _wrong_script),
+)
+
+
+def quality_verdicts(texts: list[str], langs: list[str], config: FilterConfig) -> tuple[list[str | None], list[str | None]]:
+    """For each text, the name of the first filter it fails (or None) and what was measured."""
+    stats = char_stats(texts)
+    reasons: list[str | None] = [None] * len(texts)
+    details: list[str | None] = [None] * len(texts)
+    for name, field, rule in FILTERS:
+        bound = getattr(config, field)
+        if bound is None:
+            continue
+        failed, measured = rule(texts, langs, stats, bound)
+        for i in np.flatnonzero(failed):
+            if reasons[i] is None:
+                reasons[i], details[i] = name, f"{field}={bound}, measured {measured[i]:.3g}"
+    return reasons, details
+
+
+class QualityFilter:
+    """The filters stage's batch decider."""
+
+    def __init__(self, config: FilterConfig):
+        self.config = config
+
+    def __call__(self, batch: pa.RecordBatch) -> Decision:
+        reasons, details = quality_verdicts(batch.column("text").to_pylist(), batch.column("lang").to_pylist(), self.config)
+        return Decision(batch, reasons, details)
+
+
+class ApplyQualityFilters(beam.PTransform):
+    """Reject segments that fail a quality rule: length, letter and symbol ratios, repetition, script."""
+
+    def __init__(self, config: FilterConfig, layout: BuildLayout):
+        super().__init__()
+        self.config, self.layout = config, layout
+
+    def expand(self, parts):
+        return parts | "FilterParts" >> beam.ParDo(RewritePart(STAGE, QualityFilter(self.config), self.layout))

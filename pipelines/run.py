@@ -1,0 +1,131 @@
+"""Running a corpus build: plan, run the Beam pipeline on any runner, then check and record the ledger."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections import Counter
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipelines import storage
+from pipelines.config import CorpusConfig
+from pipelines.corpus import BuildCorpus, stages
+from pipelines.layout import BuildLayout
+from pipelines.ledger import KEPT, Ledger, LedgerError
+from pipelines.parts import count_rows
+from pipelines.read import plan_inputs
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RUNNER = "FnApiRunner"  # the DirectRunner's batch engine; DirectRunner itself first tries to download Prism
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildResult:
+    out_dir: str
+    ledger: Ledger
+    segments_by_lang: dict[str, int]
+    num_rejects: int
+    seconds: float
+
+
+def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:
+    """Beam options from command-line flags (`--runner FlinkRunner ...`), DirectRunner when none is named."""
+    options = PipelineOptions(list(pipeline_args))
+    if not options.view_as(StandardOptions).runner:
+        options.view_as(StandardOptions).runner = DEFAULT_RUNNER
+    return options
+
+
+def prepare_output(layout: BuildLayout, overwrite: bool) -> None:
+    """Refuse to write over an earlier build unless told to, then clear what a new build writes."""
+    previous = [p for p in (layout.metadata, layout.segments, layout.rejects, layout.work) if storage.exists(p)]
+    if previous and not overwrite:
+        raise FileExistsError(
+            f"{layout.root} already holds a corpus build ({', '.join(previous)}); "
+            "choose another output directory or pass --overwrite"
+        )
+    for path in previous + [layout.ledger]:
+        storage.delete_tree(path)
+
+
+def build_corpus(
+    config: CorpusConfig,
+    out_dir: str,
+    pipeline_args: list[str] = (),
+    *,
+    overwrite: bool = False,
+    keep_work: bool = False,
+) -> BuildResult:
+    """Run the corpus build into `out_dir`; raises LedgerError if any record is unaccounted for."""
+    started = time.monotonic()
+    layout = BuildLayout(out_dir)
+    ranges = plan_inputs(config)
+    prepare_output(layout, overwrite)
+    metadata = {"corpus": config.name, "normalization": config.normalize.model_dump()}
+    log.info("corpus build %r: %d input parts from %d sources", config.name, len(ranges), len(config.sources))
+    with beam.Pipeline(options=pipeline_options(pipeline_args)) as pipeline:
+        _ = pipeline | "BuildCorpus" >> BuildCorpus(config, ranges, layout, metadata)
+    counts = {tuple(key): n for key, n in json.loads(storage.read_bytes(layout.counts))}
+    ledger = Ledger(stages(config), counts)
+    ledger.check()
+    segments_by_lang, num_rejects = _count_outputs(layout)
+    _check_outputs(ledger, segments_by_lang, num_rejects)
+    storage.write_bytes(layout.ledger, ledger.dumps().encode())
+    storage.write_bytes(layout.metadata, _metadata(config, ledger, segments_by_lang, num_rejects).encode())
+    if not keep_work:
+        storage.delete_tree(layout.work)
+    return BuildResult(out_dir, ledger, segments_by_lang, num_rejects, time.monotonic() - started)
+
+
+def _count_outputs(layout: BuildLayout) -> tuple[dict[str, int], int]:
+    """Rows actually on disk: segments per language, and rejects."""
+    segments: Counter = Counter()
+    for info in _arrow_files(layout.segments):
+        lang = info.path.split("lang=")[-1].split("/")[0]
+        segments[lang] += count_rows(info.path)
+    rejects = sum(count_rows(info.path) for info in _arrow_files(layout.rejects))
+    return dict(sorted(segments.items())), rejects
+
+
+def _arrow_files(directory: str) -> list[storage.FileInfo]:
+    return storage.match(storage.join(directory, "**", "*.arrow"), allow_empty=True)
+
+
+def _check_outputs(ledger: Ledger, segments_by_lang: dict[str, int], num_rejects: int) -> None:
+    """The files on disk hold exactly what the ledger says was kept and dropped."""
+    kept = ledger.total(ledger.stages[-1], KEPT)
+    if sum(segments_by_lang.values()) != kept or num_rejects != ledger.total_dropped():
+        raise LedgerError(
+            f"output files hold {sum(segments_by_lang.values())} segments and {num_rejects} rejects, "
+            f"but the ledger counts {kept} kept and {ledger.total_dropped()} dropped"
+        )
+
+
+def _metadata(config: CorpusConfig, ledger: Ledger, segments_by_lang: dict[str, int], num_rejects: int) -> str:
+    return json.dumps(
+        {
+            "kind": "xlmforge.corpus",
+            "schema_version": 1,
+            "config": config.model_dump(mode="json"),
+            "normalization": config.normalize.model_dump(),
+            "segments_by_lang": segments_by_lang,
+            "num_segments": sum(segments_by_lang.values()),
+            "num_rejects": num_rejects,
+            "ledger_balanced": not ledger.imbalances(),
+        },
+        indent=2,
+    )
+
+
+def stage_progress(layout: BuildLayout, stage_names: list[str]) -> dict[str, int]:
+    """How many parts each stage has finished so far (read from the work directory while a build runs)."""
+    done = {}
+    for stage in stage_names:
+        directory = storage.join(layout.work, stage)
+        done[stage] = len(storage.match(storage.join(directory, "*.arrow"), allow_empty=True))
+    return done

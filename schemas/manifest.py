@@ -1,0 +1,65 @@
+"""The shard manifest: written last by a build, read first by training.
+
+It names every shard with its record and token counts, byte size and sha256, the vocabulary and its
+hash, and the language sampling table (p, q, alpha), so that a reader can verify what it streams and a
+user can see what the build produced.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MANIFEST_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VocabInfo(_Model):
+    path: str  # relative to the manifest's directory
+    sha256: str
+    size: int
+    model_type: Literal["bpe", "unigram"]
+    special_tokens: dict[str, int]
+
+
+class LanguageSampling(_Model):
+    num_segments: int
+    num_tokens: int
+    p: float  # share of the language in the corpus
+    q: float  # sampling probability, q ∝ p^alpha
+
+
+class SamplingTable(_Model):
+    alpha: float
+    unit: Literal["segments", "tokens"]  # what p counts
+    languages: dict[str, LanguageSampling]
+
+
+class ShardInfo(_Model):
+    path: str  # relative to the manifest's directory
+    format: Literal["arrow", "webdataset"]
+    kind: Literal["mono", "bitext"]
+    lang: str  # a language code, or "src-tgt" for bitext
+    split: Literal["train", "valid", "test"]
+    num_records: int
+    num_tokens: int
+    num_bytes: int
+    sha256: str
+
+
+class ShardManifest(_Model):
+    schema_version: int = Field(default=MANIFEST_VERSION)
+    token_dtype: Literal["uint16", "int32"]
+    vocab: VocabInfo
+    sampling: SamplingTable
+    shards: list[ShardInfo]
+    build: dict[str, object]  # the build config and the corpus it came from, for provenance
+
+    def shards_for(self, *, kind: str, split: str, fmt: str) -> list[ShardInfo]:
+        """The shards of one kind, split and format, in manifest order."""
+        return [s for s in self.shards if s.kind == kind and s.split == split and s.format == fmt]
