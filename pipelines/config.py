@@ -104,8 +104,8 @@ class FilterConfig(_Section):
 
     min_chars: int | None = 3
     max_chars: int | None = 2000
-    min_letter_ratio: Probability | None = 0.5  # letters / non-space characters
-    max_digit_punct_ratio: Probability | None = 0.5  # (digits + punctuation + symbols) / non-space
+    min_letter_ratio: Probability | None = 0.4  # letters / non-space characters
+    max_digit_punct_ratio: Probability | None = 0.4  # (digits + punctuation + symbols) / non-space
     max_char_run: int | None = 16  # longest run of one repeated character ("NOOOOOOOOOOOO" is real text)
     max_repeated_word_ratio: Probability | None = 0.7  # repeated words / words, for >= 6 words
     # letters in the language's own scripts / letters; low because names and terms in Latin letters

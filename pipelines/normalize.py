@@ -54,9 +54,11 @@ def normalize_text(text: str, config: NormalizeConfig, lang: str = "en") -> str:
     """The canonical form of `text` under `config` (`lang`: a two-letter code for Moses' rules); idempotent."""
     text = _clean(unicodedata.normalize(config.form, text), config.form)
     if config.moses_punctuation:
-        text = _clean(_moses(lang).normalize(text), config.form)
+        text = _moses(lang).normalize(text)
     if config.lowercase_strip_accents:
-        text = _clean(strip_accents_lower(text), config.form)
+        text = strip_accents_lower(text)
+    if config.moses_punctuation or config.lowercase_strip_accents:
+        text = _clean(unicodedata.normalize(config.form, text), config.form)
     return text
 
 

@@ -125,8 +125,8 @@ def _is_binary(head: bytes) -> bool:
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Line:
     offset: int  # byte offset of the line start in the decompressed file
-    data: bytes | None  # None when the line was too long (then `length` says how long)
-    length: int
+    data: bytes  # the line without its terminator, or the start of an over-long line
+    length: int  # bytes consumed; negative for an over-long line: minus its length without terminator
 
 
 def _lines(stream: BinaryIO, rng: InputRange, max_line_bytes: int) -> Iterator[_Line]:
@@ -147,7 +147,7 @@ def _lines(stream: BinaryIO, rng: InputRange, max_line_bytes: int) -> Iterator[_
                 if not line:
                     break
                 length += len(line)
-            yield _Line(offset, prefix, -length)
+            yield _Line(offset, prefix, -(length - line.endswith(b"\n")))
         else:
             yield _Line(offset, line.rstrip(b"\n").rstrip(b"\r"), length)
         offset += length

@@ -1,0 +1,42 @@
+"""Human-readable views of a build's ledger, for the terminal (rich) and for markdown artifacts."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from pipelines.languages import languages
+from pipelines.ledger import IN, KEPT, Ledger
+
+
+def stage_rows(ledger: Ledger) -> list[tuple[str, int, int, str]]:
+    """(stage, in, kept, dropped by reason) summed over languages, in stage order."""
+    rows = []
+    for stage in ledger.stages:
+        dropped: dict[str, int] = {}
+        for row in ledger.rows():
+            if row.stage == stage:
+                for reason, n in row.dropped.items():
+                    dropped[reason] = dropped.get(reason, 0) + n
+        reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(dropped.items(), key=lambda kv: -kv[1]))
+        rows.append((stage, ledger.total(stage, IN), ledger.total(stage, KEPT), reasons or "-"))
+    return rows
+
+
+def ledger_table(ledger: Ledger) -> Table:
+    table = Table(title="Ledger (per stage; per language in ledger.json)", title_justify="left")
+    for name, justify in (("stage", "left"), ("in", "right"), ("kept", "right"), ("dropped by reason", "left")):
+        table.add_column(name, justify=justify)
+    for stage, num_in, num_kept, reasons in stage_rows(ledger):
+        table.add_row(stage, f"{num_in:,}", f"{num_kept:,}", reasons)
+    return table
+
+
+def segments_table(segments_by_lang: dict[str, int]) -> Table:
+    table = Table(title="Segments written per language", title_justify="left")
+    for name, justify in (("lang", "left"), ("name", "left"), ("segments", "right"), ("share", "right")):
+        table.add_column(name, justify=justify)
+    total = sum(segments_by_lang.values()) or 1
+    known = languages()
+    for lang, n in sorted(segments_by_lang.items(), key=lambda kv: -kv[1]):
+        table.add_row(lang, known[lang].name if lang in known else "", f"{n:,}", f"{n / total:.1%}")
+    return table

@@ -1,0 +1,20 @@
+"""Fixtures for Beam stage tests."""
+
+from __future__ import annotations
+
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+
+from pipelines.layout import BuildLayout
+from pipelines.run import pipeline_options
+
+
+@pytest.fixture
+def layout(tmp_path) -> BuildLayout:
+    return BuildLayout(str(tmp_path / "build"))
+
+
+@pytest.fixture
+def make_pipeline():
+    """A TestPipeline on the project's default runner (no Prism download attempt)."""
+    return lambda: TestPipeline(options=pipeline_options([]))

@@ -1,0 +1,44 @@
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.dedup_near import jaccard
+from pipelines.minhash import MinHasher, band_keys, band_layout, shingles
+
+
+def test_word_shingles_ignore_case_punctuation_and_spacing():
+    a = shingles("The cat sat on the mat.", 2, 3)
+    assert np.array_equal(a, shingles("the  CAT sat, on the mat", 2, 3))
+    assert len(a) == 5  # word bigrams
+
+
+def test_unspaced_scripts_use_character_ngrams():
+    assert len(shingles("汤姆和他的朋友们在公园", 2, 3)) == 9  # 11 characters -> 9 trigrams
+    assert len(shingles("...", 2, 3)) == 0
+
+
+def test_indic_words_keep_their_vowel_signs():
+    assert not np.array_equal(shingles("किताब पढ़ो अभी", 2, 3), shingles("कताब पढ़ अभी", 2, 3))
+
+
+def test_signature_agreement_estimates_jaccard():
+    hasher = MinHasher(256, seed=3)
+    a = shingles(" ".join(f"w{i}" for i in range(100)), 1, 3)
+    b = shingles(" ".join(f"w{i}" for i in range(20, 120)), 1, 3)
+    sa, sb = hasher.signatures([a, b])
+    assert abs((sa == sb).mean() - jaccard(a, b)) < 0.08
+
+
+@settings(deadline=None)
+@given(st.floats(0.5, 0.95), st.sampled_from([64, 128, 256]))
+def test_band_layout_catches_pairs_at_the_threshold(threshold, num_perm):
+    bands, rows = band_layout(threshold, num_perm)
+    assert bands * rows <= num_perm
+    assert 1 - (1 - threshold**rows) ** bands >= 0.95
+
+
+def test_equal_signatures_collide_in_every_band():
+    hasher = MinHasher(128, seed=1)
+    sets = [shingles(t, 2, 3) for t in ("a b c d e", "a b c d e", "x y z w v")]
+    keys = band_keys(hasher.signatures(sets), 16, 8)
+    assert (keys[0] == keys[1]).all() and not (keys[0] == keys[2]).any()
