@@ -71,7 +71,9 @@ class ExactDedupConfig(_Section):
 class NearDedupConfig(_Section):
     enabled: bool = True
     threshold: float = Field(default=0.8, gt=0.0, lt=1.0)  # Jaccard similarity of shingle sets
-    num_perm: int = Field(default=128, ge=16, le=1024)
+    # Signature length (one-permutation hashing bins). 64 is enough: the signatures only pick candidate
+    # pairs, whose exact Jaccard similarity is then checked.
+    num_perm: int = Field(default=64, ge=16, le=1024)
     word_ngram: int = Field(default=2, ge=1, le=8)  # shingles of space-separated scripts
     char_ngram: int = Field(default=3, ge=1, le=8)  # shingles of CJK, Thai and other unspaced scripts
     min_shingles: int = Field(default=3, ge=1)  # shorter segments are left to exact dedup

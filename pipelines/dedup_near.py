@@ -23,7 +23,7 @@ from pipelines.dedup import (
     pair_with_group_minimum,
     partition_keys,
 )
-from pipelines.minhash import MinHasher, band_keys, band_layout, shingles
+from pipelines.minhash import MinHasher, band_keys, band_layout, shingle_sets
 from pipelines.layout import BuildLayout
 from pipelines.parts import Part, read_batches
 
@@ -35,25 +35,22 @@ REASON = "near_duplicate"
 class ShingleRequests:
     """Segments of one part whose shingles are needed: row i is one side of pair (member i, minimum i)."""
 
-    is_member: bool  # which side of the pairs the segments are
     segment_ids: np.ndarray
+    is_member: np.ndarray  # bool: which side of its pair the segment is
     member_ids: np.ndarray
     minimum_ids: np.ndarray
+
+    def select(self, rows: np.ndarray) -> ShingleRequests:
+        return ShingleRequests(self.segment_ids[rows], self.is_member[rows], self.member_ids[rows], self.minimum_ids[rows])
 
 
 @dataclasses.dataclass(frozen=True)
 class PairSides:
-    """Shingle sets of one side of some candidate pairs; `part_id` owns this side's segments."""
+    """Shingle sets of some sides of candidate pairs; `part_id` owns the segments of these sides."""
 
     part_id: str
-    is_member: bool
-    member_ids: np.ndarray
-    minimum_ids: np.ndarray
+    pairs: ShingleRequests
     shingle_sets: list[np.ndarray]
-
-
-def _shingle_sets(texts: list[str], config: NearDedupConfig) -> list[np.ndarray]:
-    return [shingles(t, config.word_ngram, config.char_ngram) for t in texts]
 
 
 class _BandKeys(beam.DoFn):
@@ -67,7 +64,7 @@ class _BandKeys(beam.DoFn):
     def process(self, part: Part) -> Iterator[tuple[int, PartKeys]]:
         keys, ids = [], []
         for batch in read_batches(part.path):
-            sets = _shingle_sets(batch.column("text").to_pylist(), self.config)
+            sets = shingle_sets(batch.column("text").to_pylist(), self.config.word_ngram, self.config.char_ngram)
             enough = np.fromiter((len(s) >= self.config.min_shingles for s in sets), bool, len(sets))
             if not enough.any():
                 continue
@@ -81,11 +78,16 @@ class _BandKeys(beam.DoFn):
 def request_shingles(element: tuple[int, list[PartKeys]]) -> Iterator[tuple[str, ShingleRequests]]:
     """For each candidate pair of a band partition, ask both parts for their side's shingles."""
     pairs = pair_with_group_minimum(element[1])
-    sides = ((True, pairs.member_ids, pairs.member_owners), (False, pairs.minimum_ids, pairs.minimum_owners))
-    for is_member, ids, owners in sides:
-        for owner in np.unique(owners):
-            mine = owners == owner
-            yield pairs.part_ids[owner], ShingleRequests(is_member, ids[mine], pairs.member_ids[mine], pairs.minimum_ids[mine])
+    num_pairs = len(pairs.member_ids)
+    both = ShingleRequests(
+        np.concatenate([pairs.member_ids, pairs.minimum_ids]),
+        np.r_[np.ones(num_pairs, bool), np.zeros(num_pairs, bool)],
+        np.tile(pairs.member_ids, 2),
+        np.tile(pairs.minimum_ids, 2),
+    )
+    owners = np.concatenate([pairs.member_owners, pairs.minimum_owners])
+    for owner in np.unique(owners):
+        yield pairs.part_ids[owner], both.select(owners == owner)
 
 
 class _ShingleRequested(beam.DoFn):
@@ -100,19 +102,17 @@ class _ShingleRequested(beam.DoFn):
         if not requests:
             return
         (part,) = joined["part"]
-        wanted = np.unique(np.concatenate([r.segment_ids for r in requests]))
+        wanted = ShingleRequests(*(np.concatenate([getattr(r, f) for r in requests]) for f in ShingleRequests.__dataclass_fields__))
         found: dict[int, np.ndarray] = {}
         for batch in read_batches(part.path):
             ids = batch.column("segment_id").to_numpy()
-            rows = np.flatnonzero(np.isin(ids, wanted))
+            rows = np.flatnonzero(np.isin(ids, wanted.segment_ids))
             texts = batch.column("text").take(rows).to_pylist()
-            found.update(zip(ids[rows].tolist(), _shingle_sets(texts, self.config)))
-        for request in requests:
-            partitions = request.member_ids % np.uint64(self.config.num_partitions)
-            for p in np.unique(partitions):
-                mine = partitions == p
-                sets = [found[i] for i in request.segment_ids[mine].tolist()]
-                yield int(p), PairSides(part.part_id, request.is_member, request.member_ids[mine], request.minimum_ids[mine], sets)
+            found.update(zip(ids[rows].tolist(), shingle_sets(texts, self.config.word_ngram, self.config.char_ngram)))
+        partitions = wanted.member_ids % np.uint64(self.config.num_partitions)
+        for p in np.unique(partitions):
+            mine = wanted.select(partitions == p)
+            yield int(p), PairSides(part.part_id, mine, [found[i] for i in mine.segment_ids.tolist()])
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -130,11 +130,14 @@ def confirm_pairs(element: tuple[int, list[PairSides]], threshold: float) -> Ite
     minimums: dict[tuple[int, int], np.ndarray] = {}
     sides = list(element[1])
     for index, side in enumerate(sides):
-        for member, minimum, shingle_set in zip(side.member_ids.tolist(), side.minimum_ids.tolist(), side.shingle_sets):
-            if side.is_member:
-                members[(member, minimum)] = (index, shingle_set)
+        pairs = side.pairs
+        for is_member, pair, shingle_set in zip(
+            pairs.is_member.tolist(), zip(pairs.member_ids.tolist(), pairs.minimum_ids.tolist()), side.shingle_sets
+        ):
+            if is_member:
+                members[pair] = (index, shingle_set)
             else:
-                minimums[(member, minimum)] = shingle_set
+                minimums[pair] = shingle_set
     confirmed, owners = [], []
     for pair, (owner, member_set) in sorted(members.items()):
         if pair in minimums and jaccard(member_set, minimums[pair]) >= threshold:

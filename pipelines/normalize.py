@@ -8,7 +8,7 @@ punctuation and XLM's lowercase + accent stripping.
 from __future__ import annotations
 
 import functools
-import sys
+import itertools
 import unicodedata
 
 import apache_beam as beam
@@ -27,7 +27,8 @@ _KEEP_FORMAT = {"\u200c", "\u200d"}  # ZWNJ, ZWJ
 def _cleanup_table() -> dict[int, str | None]:
     """str.translate table: controls, format characters and surrogates removed, every space to ' '."""
     table: dict[int, str | None] = {}
-    for cp in range(sys.maxunicode + 1):
+    # Beyond the CJK extension planes only the tag block (plane 14) has controls or format characters.
+    for cp in itertools.chain(range(0x323B0), range(0xE0000, 0xE1000)):
         char = chr(cp)
         category = unicodedata.category(char)
         if category.startswith("Z") or char in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85":

@@ -69,7 +69,8 @@ class ArrowFileWriter:
 
     def __init__(self, path: str, schema: pa.Schema):
         self.path, self.schema, self.num_rows = path, schema, 0
-        self._file = storage.atomic_write(path)
+        # Not flushed to disk one by one: the build flushes once before it records completion.
+        self._file = storage.atomic_write(path, durable=False)
         self._writer = pa.ipc.new_file(self._file.__enter__(), schema)
 
     def write(self, batch: pa.RecordBatch) -> None:

@@ -75,7 +75,9 @@ def build_corpus(
     ledger.check()
     segments_by_lang, num_rejects = _count_outputs(layout)
     _check_outputs(ledger, segments_by_lang, num_rejects)
+    storage.flush_to_disk(out_dir)
     storage.write_bytes(layout.ledger, ledger.dumps().encode())
+    # corpus.json is written last: its presence marks a complete build.
     storage.write_bytes(layout.metadata, _metadata(config, ledger, segments_by_lang, num_rejects).encode())
     if not keep_work:
         storage.delete_tree(layout.work)

@@ -65,16 +65,21 @@ def read_bytes(path: str) -> bytes:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str) -> Iterator[BinaryIO]:
-    """Write `path` through a temporary name, renamed into place only when the block succeeds."""
+def atomic_write(path: str, durable: bool = True) -> Iterator[BinaryIO]:
+    """Write `path` through a temporary name, renamed into place only when the block succeeds.
+
+    `durable` also flushes the data to disk before the rename, so the file survives a power cut;
+    intermediate files skip it (a killed process loses nothing the page cache holds).
+    """
     tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
     if is_local(path):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         try:
             with open(tmp, "wb") as f:
                 yield f
-                f.flush()
-                os.fsync(f.fileno())
+                if durable:
+                    f.flush()
+                    os.fsync(f.fileno())
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -89,6 +94,12 @@ def atomic_write(path: str) -> Iterator[BinaryIO]:
     finally:
         if FileSystems.exists(tmp):
             FileSystems.delete([tmp])
+
+
+def flush_to_disk(path: str) -> None:
+    """Make everything written so far under a local `path` durable (object stores are on close)."""
+    if is_local(path):
+        os.sync()
 
 
 def write_bytes(path: str, data: bytes) -> None:

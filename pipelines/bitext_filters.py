@@ -1,0 +1,195 @@
+"""Bitext filters: each a named rule over a batch of sentence pairs; a pair is rejected by the first
+rule it fails, under that rule's name (the order of `FILTERS`):
+
+- empty_side: a side without any letter or digit;
+- too_long: a side longer than `max_length` Latin-character equivalents (`weighted_lengths`);
+- identical_sides: both sides have the same exact-dedup comparison key (case, punctuation and
+  spacing ignored): copied, untranslated text;
+- wrong_script: under `min_script_share` of a side's letters are in its language's scripts
+  (`pipelines.languages`), a model-free check for a side in the wrong language (it cannot tell
+  English from German: that is for `identify`);
+- length_ratio: (longer + slack) / (shorter + slack) above `max_length_ratio`, on script-aware
+  lengths; the slack keeps "OK" / "D'accord" from counting as a 4x mismatch;
+- numbers_mismatch: both sides hold digits and their numbers of two or more digits differ (a side
+  without digits may spell them out, "2013" / "две тысячи тринадцатый", so it passes);
+- wrong_language: the language `identify` returns for a side is not the declared one; the hook for
+  the pipeline's language ID, asked only about pairs that passed everything else.
+
+Exact duplicate pairs are found by the pipeline with `pair_key`; `side_key` finds sides that
+already appear in a different pair. Both hash the comparison key of the monolingual exact dedup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import xxhash
+
+from pipelines import anchors
+from pipelines.dedup_exact import comparison_keys
+from pipelines.languages import languages
+from pipelines.scripts import DIGIT, LETTER, CharStats, char_stats, weighted_lengths
+
+#: Returns the language code (ISO 639-3) of a text, or None when unsure.
+LanguageIdentifier = Callable[[str], str | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class BitextFilterConfig:
+    """Bounds of the bitext filters; None switches a filter off. Defaults keep >= 99% of Tatoeba."""
+
+    max_length: float | None = 1000.0
+    max_length_ratio: float | None = 2.0
+    length_ratio_slack: float = 10.0
+    # Low enough for CJK with Latin names ("我想要见见Terry Tate先生。" is 44% Han letters).
+    min_script_share: float | None = 0.3
+
+    def __post_init__(self) -> None:
+        if self.max_length is not None and not self.max_length > 0:
+            raise ValueError(f"max_length must be positive, got {self.max_length}")
+        if self.max_length_ratio is not None and not self.max_length_ratio >= 1:
+            raise ValueError(f"max_length_ratio must be at least 1, got {self.max_length_ratio}")
+        if not self.length_ratio_slack >= 0:
+            raise ValueError(f"length_ratio_slack must not be negative, got {self.length_ratio_slack}")
+        if self.min_script_share is not None and not 0 <= self.min_script_share <= 1:
+            raise ValueError(f"min_script_share must be in [0, 1], got {self.min_script_share}")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pairs:
+    """A batch of pairs with what the rules measure on both sides."""
+
+    src: list[str]
+    tgt: list[str]
+    langs: tuple[list[str], list[str]]
+    stats: tuple[CharStats, CharStats]
+    lengths: tuple[np.ndarray, np.ndarray]
+    config: BitextFilterConfig
+
+
+# A rule returns (failed mask, measured value) for a batch of pairs.
+Rule = Callable[[_Pairs], tuple[np.ndarray, np.ndarray]]
+
+
+def _empty_side(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
+    content = np.minimum(*(s.count(LETTER) + s.count(DIGIT) for s in pairs.stats))
+    return content == 0, content
+
+
+def _too_long(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
+    longest = np.maximum(*pairs.lengths)
+    bound = pairs.config.max_length
+    return (longest > bound if bound is not None else np.zeros(len(longest), bool)), longest
+
+
+def _identical_sides(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
+    same = np.fromiter(
+        (np.array_equal(a, b) for a, b in zip(comparison_keys(pairs.src), comparison_keys(pairs.tgt), strict=True)),
+        bool,
+        len(pairs.src),
+    )
+    return same, same.astype(float)
+
+
+def _wrong_script(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
+    lowest = np.ones(len(pairs.src))
+    table = languages()
+    for stats, langs in zip(pairs.stats, pairs.langs, strict=True):
+        share = np.ones(len(langs))
+        for lang in set(langs) & table.keys():
+            rows = np.array([code == lang for code in langs])
+            share[rows] = stats.script_share(table[lang].scripts)[rows]
+        has_letters = stats.letters_by_script.sum(axis=1) > 0
+        lowest = np.minimum(lowest, np.where(has_letters, share, 1.0))
+    bound = pairs.config.min_script_share
+    return (lowest < bound if bound is not None else np.zeros(len(lowest), bool)), lowest
+
+
+def _length_ratio(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
+    slack = pairs.config.length_ratio_slack
+    ratio = (np.maximum(*pairs.lengths) + slack) / np.maximum(np.minimum(*pairs.lengths) + slack, 1e-9)
+    bound = pairs.config.max_length_ratio
+    return (ratio > bound if bound is not None else np.zeros(len(ratio), bool)), ratio
+
+
+def _multi_digit_numbers(text: str) -> set[str]:
+    return {number for number in anchors.numbers(text) if len(number) >= 2}
+
+
+def _numbers_mismatch(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
+    both_have_digits = (pairs.stats[0].count(DIGIT) > 0) & (pairs.stats[1].count(DIGIT) > 0)
+    differing = np.zeros(len(pairs.src))
+    for i in np.flatnonzero(both_have_digits):
+        differing[i] = len(_multi_digit_numbers(pairs.src[i]) ^ _multi_digit_numbers(pairs.tgt[i]))
+    return differing > 0, differing
+
+
+#: (filter name, rule), in the order they are applied; "wrong_language" follows them when asked.
+FILTERS: tuple[tuple[str, Rule], ...] = (
+    ("empty_side", _empty_side),
+    ("too_long", _too_long),
+    ("identical_sides", _identical_sides),
+    ("wrong_script", _wrong_script),
+    ("length_ratio", _length_ratio),
+    ("numbers_mismatch", _numbers_mismatch),
+)
+FILTER_NAMES = tuple(name for name, _ in FILTERS) + ("wrong_language",)
+
+
+def bitext_verdicts(
+    src: list[str],
+    tgt: list[str],
+    src_langs: list[str],
+    tgt_langs: list[str],
+    config: BitextFilterConfig | None = None,
+    identify: LanguageIdentifier | None = None,
+) -> tuple[list[str | None], list[str | None]]:
+    """For each pair, the name of the first filter it fails (or None) and what was measured."""
+    if not len(src) == len(tgt) == len(src_langs) == len(tgt_langs):
+        raise ValueError(f"pair lists differ in length: {len(src)}, {len(tgt)}, {len(src_langs)}, {len(tgt_langs)}")
+    config = config or BitextFilterConfig()
+    pairs = _Pairs(
+        src, tgt, (src_langs, tgt_langs), (char_stats(src), char_stats(tgt)), (weighted_lengths(src), weighted_lengths(tgt)), config
+    )
+    reasons: list[str | None] = [None] * len(src)
+    details: list[str | None] = [None] * len(src)
+    for name, rule in FILTERS:
+        failed, measured = rule(pairs)
+        for i in np.flatnonzero(failed):
+            if reasons[i] is None:
+                reasons[i], details[i] = name, f"measured {measured[i]:.3g}"
+    if identify is not None:
+        for i in (i for i, reason in enumerate(reasons) if reason is None):
+            for side, text, lang in (("source", src[i], src_langs[i]), ("target", tgt[i], tgt_langs[i])):
+                found = identify(text)
+                if found is not None and found != lang:
+                    reasons[i], details[i] = "wrong_language", f"{side} identified as {found}, declared {lang}"
+                    break
+    return reasons, details
+
+
+def first_failing_filter(
+    src: str,
+    tgt: str,
+    src_lang: str,
+    tgt_lang: str,
+    config: BitextFilterConfig | None = None,
+    identify: LanguageIdentifier | None = None,
+) -> str | None:
+    """The name of the first filter that one pair fails, or None to keep it."""
+    reasons, _ = bitext_verdicts([src], [tgt], [src_lang], [tgt_lang], config, identify)
+    return reasons[0]
+
+
+def side_key(text: str) -> int:
+    """Stable 64-bit key of one side: `dedup_exact.key_hashes` of the text."""
+    return xxhash.xxh3_64_intdigest(comparison_keys([text])[0].tobytes())
+
+
+def pair_key(src: str, tgt: str) -> int:
+    """Stable 64-bit key of a pair, for removing exact duplicates."""
+    src_key, tgt_key = comparison_keys([src, tgt])
+    # Code point 0 is a control character, which comparison keys leave out: a safe separator.
+    return xxhash.xxh3_64_intdigest(np.concatenate([src_key, [0], tgt_key]).astype(np.uint32).tobytes())
