@@ -71,8 +71,18 @@ def xlmforge(text_files: list[Path], out: Path, workers: int) -> tuple[float, fl
     sources = [{"name": "bench", "path": str(text_files[0].parent / "*.txt"), "language": "detect"}]
     config.write_text(json.dumps({"name": "bench", "sources": sources}))
     shutil.rmtree(out, ignore_errors=True)
-    return run_measured([sys.executable, "-m", "flows.cli", "build-corpus", str(config), str(out),
-                         "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"])
+    return run_measured(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "build-corpus",
+            str(config),
+            str(out),
+            "--direct_running_mode=multi_processing",
+            f"--direct_num_workers={workers}",
+        ]
+    )
 
 
 def datatrove(jsonl_dir: Path, work: Path, workers: int) -> tuple[float, float]:
@@ -148,7 +158,8 @@ def main() -> None:
     print(f"{'':46} {'seconds':>8} {'MB/s':>7} {'peak RSS MB':>12}")
     for name, seconds, mb_s, rss in rows:
         print(f"{name:46} {seconds:8.1f} {mb_s:7.2f} {rss:12.0f}")
-    print(f"\nxlmforge / datatrove: {result['ratio_vs_datatrove']:.2f}x   xlmforge / kernel: {result['ratio_vs_kernel']:.2f}")
+    ratios = f"xlmforge / datatrove: {result['ratio_vs_datatrove']:.2f}x"
+    print(f"\n{ratios}   xlmforge / kernel: {result['ratio_vs_kernel']:.2f}")
     print(f"wrote {RESULT.relative_to(ROOT)}")
 
 

@@ -9,7 +9,12 @@ Usage: python bench/datatrove_peer.py JSONL_DIR WORK_DIR WORKERS
 import sys
 
 from datatrove.executor import LocalPipelineExecutor
-from datatrove.pipeline.dedup.exact_dedup import ExactDedupConfig, ExactDedupFilter, ExactDedupSignature, ExactFindDedups
+from datatrove.pipeline.dedup.exact_dedup import (
+    ExactDedupConfig,
+    ExactDedupFilter,
+    ExactDedupSignature,
+    ExactFindDedups,
+)
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
@@ -52,16 +57,29 @@ def main(jsonl_dir: str, work: str, workers: int) -> None:
     config = ExactDedupConfig(content_getter=text_of)
     run = dict(tasks=workers, workers=workers, start_method="fork")
     LocalPipelineExecutor(
-        [JsonlReader(jsonl_dir, glob_pattern="*.jsonl"), language_filter, JsonlWriter(f"{work}/lid", compression=None),
-         ExactDedupSignature(f"{work}/sigs", config=config)],
-        logging_dir=f"{work}/logs/1", **run,
+        [
+            JsonlReader(jsonl_dir, glob_pattern="*.jsonl"),
+            language_filter,
+            JsonlWriter(f"{work}/lid", compression=None),
+            ExactDedupSignature(f"{work}/sigs", config=config),
+        ],
+        logging_dir=f"{work}/logs/1",
+        **run,
     ).run()
     LocalPipelineExecutor(
-        [ExactFindDedups(f"{work}/sigs", f"{work}/dups", config=config)], logging_dir=f"{work}/logs/2", tasks=1, workers=1,
+        [ExactFindDedups(f"{work}/sigs", f"{work}/dups", config=config)],
+        logging_dir=f"{work}/logs/2",
+        tasks=1,
+        workers=1,
     ).run()
     LocalPipelineExecutor(
-        [JsonlReader(f"{work}/lid"), ExactDedupFilter(f"{work}/dups", config=config), JsonlWriter(f"{work}/out", compression=None)],
-        logging_dir=f"{work}/logs/3", **run,
+        [
+            JsonlReader(f"{work}/lid"),
+            ExactDedupFilter(f"{work}/dups", config=config),
+            JsonlWriter(f"{work}/out", compression=None),
+        ],
+        logging_dir=f"{work}/logs/3",
+        **run,
     ).run()
 
 

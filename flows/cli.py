@@ -42,6 +42,7 @@ console = Console(stderr=True, soft_wrap=True)
 def _commands() -> None:
     """xlmforge: build corpora and shards with Beam, orchestrate with Prefect, pretrain XLM models with torch."""
 
+
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -57,8 +58,12 @@ class _StageProgress:
         self.layout, self.stage_names, self.num_parts = layout, stage_names, num_parts
         self._stop = threading.Event()
         self._progress = Progress(
-            TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True,
+            TextColumn("{task.description:<12}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
         )
 
     def __enter__(self) -> _StageProgress:
@@ -122,7 +127,9 @@ def demo(
 
     files = write_django_corpus(out_dir / "input")
     config_path = out_dir / "corpus.yaml"
-    sources = [{"name": f"django-{code}", "path": f"input/{path.name}", "language": code} for code, path in files.items()]
+    sources = [
+        {"name": f"django-{code}", "path": f"input/{path.name}", "language": code} for code, path in files.items()
+    ]
     config_path.write_text(yaml.safe_dump({"name": "django-demo", "sources": sources}, sort_keys=False))
     console.print(f"demo corpus: {len(files)} languages from Django's translation catalogs; config in {config_path}")
     build_corpus_command(typer.Context(typer.main.get_command(app)), config_path, str(out_dir / "corpus"), True, False)

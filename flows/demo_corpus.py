@@ -49,7 +49,9 @@ def write_django_corpus(dest: Path, languages: set[str] | None = None) -> dict[s
         if english:
             documents["eng"].append(english)
         if code and code != "eng" and (languages is None or code in languages):
-            texts = [e.msgstr for e in entries if e.msgstr] + [t for e in entries for _, t in sorted(e.msgstr_plural.items())]
+            texts = [e.msgstr for e in entries if e.msgstr] + [
+                t for e in entries for _, t in sorted(e.msgstr_plural.items())
+            ]
             documents[code].append(texts)
     dest.mkdir(parents=True, exist_ok=True)
     files = {}

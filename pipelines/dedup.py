@@ -30,7 +30,9 @@ class PartKeys:
     segment_ids: np.ndarray  # uint64
 
 
-def partition_keys(part_id: str, keys: np.ndarray, segment_ids: np.ndarray, num_partitions: int) -> Iterator[tuple[int, PartKeys]]:
+def partition_keys(
+    part_id: str, keys: np.ndarray, segment_ids: np.ndarray, num_partitions: int
+) -> Iterator[tuple[int, PartKeys]]:
     """Split a part's keys by key hash partition, as (partition, PartKeys) elements."""
     partitions = (keys % np.uint64(num_partitions)).astype(np.int64)
     for p in np.unique(partitions):

@@ -8,17 +8,14 @@ import apache_beam as beam
 import numpy as np
 import xxhash
 
-from pipelines.config import ExactDedupConfig
 from pipelines.dedup import (
     DropListedSegments,
     PartKeys,
     duplicates_by_part,
-    key_by_part_id,
     pair_with_group_minimum,
     partition_keys,
 )
-from pipelines.layout import BuildLayout
-from pipelines.parts import Part, read_batches
+from pipelines.parts import Part, StageTransform, read_batches
 from pipelines.scripts import CONTROL, PUNCT, SPACE, classes_of, code_points
 
 STAGE = "exact_dedup"
@@ -67,12 +64,8 @@ def list_duplicates(element: tuple[int, list[PartKeys]]) -> Iterator[tuple[str, 
     return duplicates_by_part(pairs.part_ids, pairs.member_ids, pairs.member_owners)
 
 
-class DropExactDuplicates(beam.PTransform):
+class DropExactDuplicates(StageTransform):
     """Keep one copy of each text (up to case, punctuation and spacing); the smallest segment id wins."""
-
-    def __init__(self, config: ExactDedupConfig, layout: BuildLayout):
-        super().__init__()
-        self.config, self.layout = config, layout
 
     def expand(self, parts):
         duplicates = (

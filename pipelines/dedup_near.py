@@ -24,8 +24,7 @@ from pipelines.dedup import (
     partition_keys,
 )
 from pipelines.minhash import MinHasher, band_keys, band_layout, shingle_sets
-from pipelines.layout import BuildLayout
-from pipelines.parts import Part, read_batches
+from pipelines.parts import Part, StageTransform, read_batches
 
 STAGE = "near_dedup"
 REASON = "near_duplicate"
@@ -41,7 +40,9 @@ class ShingleRequests:
     minimum_ids: np.ndarray
 
     def select(self, rows: np.ndarray) -> ShingleRequests:
-        return ShingleRequests(self.segment_ids[rows], self.is_member[rows], self.member_ids[rows], self.minimum_ids[rows])
+        return ShingleRequests(
+            self.segment_ids[rows], self.is_member[rows], self.member_ids[rows], self.minimum_ids[rows]
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +73,9 @@ class _BandKeys(beam.DoFn):
             keys.append(band_keys(signatures, self.num_bands, self.rows_per_band).ravel())
             ids.append(np.repeat(batch.column("segment_id").to_numpy()[enough], self.num_bands))
         if keys:
-            yield from partition_keys(part.part_id, np.concatenate(keys), np.concatenate(ids), self.config.num_partitions)
+            yield from partition_keys(
+                part.part_id, np.concatenate(keys), np.concatenate(ids), self.config.num_partitions
+            )
 
 
 def request_shingles(element: tuple[int, list[PartKeys]]) -> Iterator[tuple[str, ShingleRequests]]:
@@ -102,7 +105,9 @@ class _ShingleRequested(beam.DoFn):
         if not requests:
             return
         (part,) = joined["part"]
-        wanted = ShingleRequests(*(np.concatenate([getattr(r, f) for r in requests]) for f in ShingleRequests.__dataclass_fields__))
+        wanted = ShingleRequests(
+            *(np.concatenate([getattr(r, f) for r in requests]) for f in ShingleRequests.__dataclass_fields__)
+        )
         found: dict[int, np.ndarray] = {}
         for batch in read_batches(part.path):
             ids = batch.column("segment_id").to_numpy()
@@ -147,12 +152,8 @@ def confirm_pairs(element: tuple[int, list[PairSides]], threshold: float) -> Ite
         yield from duplicates_by_part([s.part_id for s in sides], np.array(confirmed, np.uint64), np.array(owners))
 
 
-class DropNearDuplicates(beam.PTransform):
+class DropNearDuplicates(StageTransform):
     """Drop segments whose shingle set is near-identical (Jaccard >= threshold) to a smaller segment id's."""
-
-    def __init__(self, config: NearDedupConfig, layout: BuildLayout):
-        super().__init__()
-        self.config, self.layout = config, layout
 
     def expand(self, parts):
         requests = (

@@ -8,14 +8,12 @@ import functools
 import re
 from collections.abc import Callable
 
-import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 
 from pipelines.config import FilterConfig
 from pipelines.languages import languages
-from pipelines.layout import BuildLayout
-from pipelines.parts import Decision, RewritePart
+from pipelines.parts import Decision, RewriteEachPart
 from pipelines.scripts import DIGIT, LETTER, MARK, PUNCT, SPACE, SYMBOL, CharStats, char_stats
 
 STAGE = "filters"
@@ -28,7 +26,7 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 @functools.cache
 def _run_pattern(length: int) -> re.Pattern:
-    return re.compile(r"(\S)\1{%d,}" % (length - 1))
+    return re.compile(r"(\S)\1{" + str(length - 1) + ",}")
 
 
 def _longest_runs(texts: list[str], length: int) -> np.ndarray:
@@ -106,7 +104,9 @@ FILTERS: tuple[tuple[str, str, Rule], ...] = (
 )
 
 
-def quality_verdicts(texts: list[str], langs: list[str], config: FilterConfig) -> tuple[list[str | None], list[str | None]]:
+def quality_verdicts(
+    texts: list[str], langs: list[str], config: FilterConfig
+) -> tuple[list[str | None], list[str | None]]:
     """For each text, the name of the first filter it fails (or None) and what was measured."""
     stats = char_stats(texts)
     reasons: list[str | None] = [None] * len(texts)
@@ -129,16 +129,16 @@ class QualityFilter:
         self.config = config
 
     def __call__(self, batch: pa.RecordBatch) -> Decision:
-        reasons, details = quality_verdicts(batch.column("text").to_pylist(), batch.column("lang").to_pylist(), self.config)
+        reasons, details = quality_verdicts(
+            batch.column("text").to_pylist(), batch.column("lang").to_pylist(), self.config
+        )
         return Decision(batch, reasons, details)
 
 
-class ApplyQualityFilters(beam.PTransform):
+class ApplyQualityFilters(RewriteEachPart):
     """Reject segments that fail a quality rule: length, letter and symbol ratios, repetition, script."""
 
-    def __init__(self, config: FilterConfig, layout: BuildLayout):
-        super().__init__()
-        self.config, self.layout = config, layout
+    stage = STAGE
 
-    def expand(self, parts):
-        return parts | "FilterParts" >> beam.ParDo(RewritePart(STAGE, QualityFilter(self.config), self.layout))
+    def decider(self):
+        return QualityFilter(self.config)

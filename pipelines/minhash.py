@@ -79,7 +79,9 @@ def shingle_sets(texts: list[str], word_ngram: int, char_ngram: int) -> list[np.
     in_word = _IN_WORD[classes_of(cps)]
     in_word[np.cumsum(lengths + 1)[:-1] - 1] = False  # the separators
     letters = np.bincount(owners[in_word], minlength=len(texts))
-    unspaced_letters = np.bincount(owners[in_word], weights=_IS_UNSPACED[scripts_of(cps[in_word])], minlength=len(texts))
+    unspaced_letters = np.bincount(
+        owners[in_word], weights=_IS_UNSPACED[scripts_of(cps[in_word])], minlength=len(texts)
+    )
     unspaced = unspaced_letters > 0.5 * np.maximum(letters, 1)
 
     sets: list[np.ndarray] = [np.empty(0, np.uint64)] * len(texts)

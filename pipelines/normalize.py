@@ -11,13 +11,11 @@ import functools
 import itertools
 import unicodedata
 
-import apache_beam as beam
 import pyarrow as pa
 
 from pipelines.config import NormalizeConfig
 from pipelines.languages import languages
-from pipelines.layout import BuildLayout
-from pipelines.parts import Decision, RewritePart
+from pipelines.parts import Decision, RewriteEachPart
 
 STAGE = "normalize"
 _KEEP_FORMAT = {"\u200c", "\u200d"}  # ZWNJ, ZWJ
@@ -101,12 +99,10 @@ class Normalizer:
         return normalize_batch(batch, self.config)
 
 
-class NormalizeSegments(beam.PTransform):
+class NormalizeSegments(RewriteEachPart):
     """Bring every segment's text to its canonical form; drop segments that end up empty."""
 
-    def __init__(self, config: NormalizeConfig, layout: BuildLayout):
-        super().__init__()
-        self.config, self.layout = config, layout
+    stage = STAGE
 
-    def expand(self, parts):
-        return parts | "NormalizeParts" >> beam.ParDo(RewritePart(STAGE, Normalizer(self.config), self.layout))
+    def decider(self):
+        return Normalizer(self.config)

@@ -95,7 +95,9 @@ class ArrowFileWriter:
             self.abort(exc)
 
 
-def rejects_batch(batch: pa.RecordBatch, stage: str, reasons: Sequence[str], details: Sequence[str | None]) -> pa.RecordBatch:
+def rejects_batch(
+    batch: pa.RecordBatch, stage: str, reasons: Sequence[str], details: Sequence[str | None]
+) -> pa.RecordBatch:
     """Rows of a segment batch as reject rows with the stage, reasons and details."""
     num_rows = batch.num_rows
     columns = {name: batch.column(name) for name in ("segment_id", "source", "doc_id", "position", "lang", "text")}
@@ -163,6 +165,26 @@ class RewritePart(beam.DoFn):
 
     def process(self, part: Part) -> Iterator[Part]:
         yield rewrite_part(part, self.stage, self.layout, self.decider)
+
+
+class StageTransform(beam.PTransform):
+    """A corpus build stage over parts, configured by its section of the corpus config."""
+
+    def __init__(self, config, layout: BuildLayout):
+        super().__init__()
+        self.config, self.layout = config, layout
+
+
+class RewriteEachPart(StageTransform):
+    """A stage that rewrites every part on its own through the batch decider `decider()` returns."""
+
+    stage: str
+
+    def decider(self) -> Callable[[pa.RecordBatch], Decision]:
+        raise NotImplementedError
+
+    def expand(self, parts):
+        return parts | "RewriteParts" >> beam.ParDo(RewritePart(self.stage, self.decider(), self.layout))
 
 
 def count_rejects(counter: StageCounter, rejected: pa.RecordBatch) -> None:

@@ -24,8 +24,8 @@ import zstandard
 from pipelines import storage
 from pipelines.config import DETECT, CorpusConfig, ReadConfig, SourceConfig
 from pipelines.layout import BuildLayout
-from pipelines.parts import ArrowFileWriter, LazyRejectsWriter, Part, StageCounter, count_rejects
 from pipelines.ledger import IN, KEPT
+from pipelines.parts import ArrowFileWriter, LazyRejectsWriter, Part, StageCounter, count_rejects
 from pipelines.segments import SegmentBatchBuilder, segment_id
 from schemas.records import SEGMENT_SCHEMA, UNDETERMINED
 
@@ -110,7 +110,9 @@ def _open_decompressed(rng: InputRange, read: ReadConfig) -> BinaryIO:
     if rng.compression == "none":
         raw.seek(rng.start)
         return raw
-    stream = gzip.GzipFile(fileobj=raw) if rng.compression == "gzip" else zstandard.ZstdDecompressor().stream_reader(raw)
+    stream = (
+        gzip.GzipFile(fileobj=raw) if rng.compression == "gzip" else zstandard.ZstdDecompressor().stream_reader(raw)
+    )
     limit = int(max(rng.file_size, 1) * read.max_decompression_ratio) + 2**20
     return io.BufferedReader(_BoundedDecompression(stream, limit), buffer_size=2**16)
 
@@ -183,8 +185,13 @@ class _RangeReader:
                     if len(self.segments) >= 8192 or len(self.rejects) >= 8192:
                         self._flush()
         except _DecompressionLimit as err:
-            self._reject("", -1, "decompression_limit", f"stopped after {err.args[0]} decompressed bytes "
-                         f"(more than {self.read.max_decompression_ratio:g}x the compressed size)")
+            self._reject(
+                "",
+                -1,
+                "decompression_limit",
+                f"stopped after {err.args[0]} decompressed bytes "
+                f"(more than {self.read.max_decompression_ratio:g}x the compressed size)",
+            )
         except (EOFError, gzip.BadGzipFile, zlib.error, zstandard.ZstdError, OSError) as err:
             reason = "truncated_archive" if isinstance(err, EOFError) else "unreadable_file"
             self._reject("", -1, reason, f"{type(err).__name__}: {err}")
@@ -199,7 +206,9 @@ class _RangeReader:
             line = _Line(0, line.data[3:], line.length)
         if line.length < 0:
             text = line.data.decode("utf-8", "backslashreplace")[:_REJECT_TEXT_CHARS]
-            self._reject(text, offset, "line_too_long", f"{-line.length} bytes, over the {self.read.max_line_bytes} byte limit")
+            self._reject(
+                text, offset, "line_too_long", f"{-line.length} bytes, over the {self.read.max_line_bytes} byte limit"
+            )
             return
         try:
             text = line.data.decode("utf-8")
@@ -227,8 +236,12 @@ class _RangeReader:
             return
         text = record.get(source.text_field) if isinstance(record, dict) else None
         if not isinstance(text, str):
-            self._reject(line[:_REJECT_TEXT_CHARS], offset, "missing_text_field",
-                         f"no string field {source.text_field!r} in the JSON object")
+            self._reject(
+                line[:_REJECT_TEXT_CHARS],
+                offset,
+                "missing_text_field",
+                f"no string field {source.text_field!r} in the JSON object",
+            )
             return
         doc = record.get(source.id_field) if source.id_field else None
         self.doc_id, self.position = (str(doc) if doc is not None else f"{self.rng.relpath}@{offset}"), 0
@@ -238,15 +251,28 @@ class _RangeReader:
 
     def _segment(self, text: str) -> None:
         source = self.rng.source.name
-        self.segments.add(segment_id(source, self.doc_id, self.position), source, self.doc_id, self.position, self.rng.lang, text)
+        self.segments.add(
+            segment_id(source, self.doc_id, self.position), source, self.doc_id, self.position, self.rng.lang, text
+        )
         self.counter.counts[(STAGE, self.rng.lang, IN)] += 1
         self.position += 1
 
     def _reject(self, text: str, offset: int, reason: str, detail: str) -> None:
         """Reject input that never became a segment; it gets an id of its own from its file and offset."""
         source, doc_id = self.rng.source.name, f"{self.rng.relpath}@{offset}"
-        self.rejects.add(segment_id(source, doc_id, 0), source, doc_id, 0, self.rng.lang, text,
-                         stage=STAGE, reason=reason, detail=detail, file=self.rng.path, offset=offset)
+        self.rejects.add(
+            segment_id(source, doc_id, 0),
+            source,
+            doc_id,
+            0,
+            self.rng.lang,
+            text,
+            stage=STAGE,
+            reason=reason,
+            detail=detail,
+            file=self.rng.path,
+            offset=offset,
+        )
         self.counter.counts[(STAGE, self.rng.lang, IN)] += 1
 
     def _flush(self, final: bool = False) -> None:
@@ -276,8 +302,5 @@ class ReadSegments(beam.PTransform):
 
     def expand(self, ranges):
         return (
-            ranges
-            | "SpreadRanges" >> beam.Reshuffle()
-            | "ReadRanges" >> beam.ParDo(_ReadRange(self.read, self.layout))
+            ranges | "SpreadRanges" >> beam.Reshuffle() | "ReadRanges" >> beam.ParDo(_ReadRange(self.read, self.layout))
         )
-

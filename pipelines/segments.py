@@ -24,8 +24,15 @@ class SegmentBatchBuilder:
         return len(self._columns["segment_id"])
 
     def add(self, segment_id: int, source: str, doc_id: str, position: int, lang: str, text: str, **rest) -> None:
-        row = {"segment_id": segment_id, "source": source, "doc_id": doc_id, "position": position, "lang": lang,
-               "text": text, **rest}
+        row = {
+            "segment_id": segment_id,
+            "source": source,
+            "doc_id": doc_id,
+            "position": position,
+            "lang": lang,
+            "text": text,
+            **rest,
+        }
         for name, values in self._columns.items():
             values.append(row.get(name))
 

@@ -25,7 +25,9 @@ def write_config(path, sources, extra=""):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "flows.cli", *map(str, args)], capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *map(str, args)], capture_output=True, text=True, timeout=600
+    )
 
 
 def arrow_rows(paths):
@@ -34,8 +36,10 @@ def arrow_rows(paths):
 
 @pytest.mark.slow
 def test_multilingual_build_on_the_multiprocessing_runner(shared_data, tmp_path):
-    sources = [{"name": f"ntrex-{lang}", "path": str(shared_data / "ntrex" / f"{lang}.txt"), "language": lang}
-               for lang in NTREX_LANGS]
+    sources = [
+        {"name": f"ntrex-{lang}", "path": str(shared_data / "ntrex" / f"{lang}.txt"), "language": lang}
+        for lang in NTREX_LANGS
+    ]
     sources.append({"name": "unlabelled", "path": str(shared_data / "ntrex" / "[pu]*.txt"), "language": "detect"})
     config = write_config(tmp_path / "corpus.yaml", sources, "read: {part_bytes: 200kB}\n")
     out = tmp_path / "out"
@@ -74,7 +78,9 @@ def test_hostile_input_is_rejected_and_counted_never_fatal(tmp_path):
     lines = "".join(f"Satz Nummer {i} in einer komprimierten Datei.\n" for i in range(3000))
     (data / "f_truncated.txt.gz").write_bytes(gzip.compress(lines.encode())[:-500])
     (data / "g_binary.txt").write_bytes(bytes(range(256)) * 64)
-    (data / "h_floods.txt").write_text("\u202e\u202e\u202e" + "a\u0301\u0302\u0303" * 200 + "\n" + "\u0300" * 5000 + "\n")
+    (data / "h_floods.txt").write_text(
+        "\u202e\u202e\u202e" + "a\u0301\u0302\u0303" * 200 + "\n" + "\u0300" * 5000 + "\n"
+    )
     (data / "i_controls.txt").write_bytes(b"\x1b[31mFarbige\x1b[0m Ausgabe im Terminal ist kein Text.\n")
     config = write_config(tmp_path / "corpus.yaml", [{"name": "bad", "path": str(data / "*"), "language": "deu"}])
     out = tmp_path / "out"

@@ -15,8 +15,14 @@ from schemas.records import REJECT_SCHEMA, SEGMENT_SCHEMA
 def write_part(layout: BuildLayout, part_id: str, texts: list[str], lang: str = "deu", stage: str = "input") -> Part:
     """A part of one document whose segments are `texts`."""
     rows = [
-        {"segment_id": segment_id(part_id, "doc", i), "source": part_id, "doc_id": "doc", "position": i,
-         "lang": lang, "text": text}
+        {
+            "segment_id": segment_id(part_id, "doc", i),
+            "source": part_id,
+            "doc_id": "doc",
+            "position": i,
+            "lang": lang,
+            "text": text,
+        }
         for i, text in enumerate(texts)
     ]
     path = layout.part(stage, part_id)

@@ -1,19 +1,21 @@
 import apache_beam as beam
 import numpy as np
 from apache_beam.testing.util import assert_that, equal_to
+from parts_fixtures import rejects_of, rows_of, write_part
 
 from pipelines.config import ExactDedupConfig, NearDedupConfig
 from pipelines.dedup import PartKeys, pair_with_group_minimum
 from pipelines.dedup_exact import DropExactDuplicates, comparison_key
 from pipelines.dedup_near import DropNearDuplicates
-from parts_fixtures import rejects_of, rows_of, write_part
 
 LONG = "The committee said on Tuesday that the new rules would apply to all members from next year"
 
 
 def test_pairs_each_member_with_its_group_minimum():
-    groups = [PartKeys("a", np.array([5, 7, 5], np.uint64), np.array([30, 10, 20], np.uint64)),
-              PartKeys("b", np.array([5, 9], np.uint64), np.array([15, 40], np.uint64))]
+    groups = [
+        PartKeys("a", np.array([5, 7, 5], np.uint64), np.array([30, 10, 20], np.uint64)),
+        PartKeys("b", np.array([5, 9], np.uint64), np.array([15, 40], np.uint64)),
+    ]
     pairs = pair_with_group_minimum(groups)
     members = sorted(zip(pairs.member_ids.tolist(), pairs.minimum_ids.tolist()))
     assert members == [(20, 15), (30, 15)]
@@ -69,5 +71,7 @@ def test_dedup_does_not_depend_on_partitioning_or_part_order(layout, make_pipeli
     for num_partitions, order in ((1, parts), (5, parts[::-1])):
         with make_pipeline() as p:
             _ = p | beam.Create(order) | DropExactDuplicates(ExactDedupConfig(num_partitions=num_partitions), layout)
-        results.append(sorted(r["segment_id"] for part in parts for r in rows_of(layout.part("exact_dedup", part.part_id))))
+        results.append(
+            sorted(r["segment_id"] for part in parts for r in rows_of(layout.part("exact_dedup", part.part_id)))
+        )
     assert results[0] == results[1] and len(results[0]) == 7

@@ -3,15 +3,24 @@ import gzip
 
 import pytest
 
-from pipelines.config import LanguageIdConfig
+from pipelines.config import LanguageIdConfig, NormalizeConfig
 from pipelines.language_id import LanguageIdentifier, lid_model_path, lid_verdict
 from pipelines.languages import by_lid_label, language, languages
 from pipelines.normalize import normalize_text
-from pipelines.config import NormalizeConfig
 
 # Tatoeba labels are ISO 639-3 individual languages; the project (like lid.176) uses macrolanguages.
-TATOEBA_TO_PROJECT = {"cmn": "zho", "arb": "ara", "arq": "ara", "afb": "ara", "ary": "ara", "apc": "ara",
-                      "pes": "fas", "zsm": "msa", "swh": "swa", "cjy": "wuu"}
+TATOEBA_TO_PROJECT = {
+    "cmn": "zho",
+    "arb": "ara",
+    "arq": "ara",
+    "afb": "ara",
+    "ary": "ara",
+    "apc": "ara",
+    "pes": "fas",
+    "zsm": "msa",
+    "swh": "swa",
+    "cjy": "wuu",
+}
 # Languages whose script no other common language uses, with the accuracy lid.176 must reach on
 # Tatoeba's (short, hard) sentences.
 UNIQUE_SCRIPT_FLOORS = {"ell": 0.99, "tha": 0.99, "heb": 0.99, "jpn": 0.98, "kor": 0.95}

@@ -33,7 +33,13 @@ def test_balanced_counts_pass_and_round_trip(counts):
     assert again.rows() == ledger.rows() and ledger.to_json()["balanced"]
 
 
-@given(balanced_counts(), st.sampled_from(STAGES), st.sampled_from(LANGS), st.sampled_from([IN, KEPT, DROPPED + "a"]), st.sampled_from([-1, 1]))
+@given(
+    balanced_counts(),
+    st.sampled_from(STAGES),
+    st.sampled_from(LANGS),
+    st.sampled_from([IN, KEPT, DROPPED + "a"]),
+    st.sampled_from([-1, 1]),
+)
 def test_any_lost_or_invented_record_is_detected(counts, stage, lang, outcome, delta):
     counts = dict(counts)
     if counts[(stage, lang, outcome)] + delta < 0:
@@ -43,14 +49,27 @@ def test_any_lost_or_invented_record_is_detected(counts, stage, lang, outcome, d
         Ledger(STAGES, counts).check()
 
 
-@given(st.lists(st.dictionaries(st.tuples(st.sampled_from(STAGES), st.sampled_from(LANGS), st.sampled_from([IN, KEPT])), st.integers(0, 50)), max_size=5))
+@given(
+    st.lists(
+        st.dictionaries(
+            st.tuples(st.sampled_from(STAGES), st.sampled_from(LANGS), st.sampled_from([IN, KEPT])), st.integers(0, 50)
+        ),
+        max_size=5,
+    )
+)
 def test_merging_part_counts_is_order_independent(parts):
     assert merge_counts(parts) == merge_counts(reversed(parts))
 
 
 def test_language_changes_balance_in_total_across_stages():
-    counts = {("lid", "und", IN): 3, ("lid", "und", KEPT): 3, ("filters", "deu", IN): 2, ("filters", "fra", IN): 1,
-              ("filters", "deu", KEPT): 2, ("filters", "fra", KEPT): 1}
+    counts = {
+        ("lid", "und", IN): 3,
+        ("lid", "und", KEPT): 3,
+        ("filters", "deu", IN): 2,
+        ("filters", "fra", IN): 1,
+        ("filters", "deu", KEPT): 2,
+        ("filters", "fra", KEPT): 1,
+    }
     Ledger(["lid", "filters"], counts).check()
 
 

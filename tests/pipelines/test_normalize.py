@@ -23,7 +23,7 @@ def test_controls_zero_width_and_spaces():
 def test_joiners_are_kept():
     persian = "می\u200cخواهم"  # ZWNJ inside a Persian word
     assert normalize_text(persian, DEFAULT) == persian
-    family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
     assert normalize_text(family, DEFAULT) == family
 
 
@@ -47,8 +47,10 @@ def test_moses_punctuation():
 
 def test_batch_rejects_segments_left_empty():
     batch = pa.RecordBatch.from_pylist(
-        [{"segment_id": i, "source": "s", "doc_id": "d", "position": i, "lang": "deu", "text": t}
-         for i, t in enumerate(["  ok  ", "\u200b", "fine"])],
+        [
+            {"segment_id": i, "source": "s", "doc_id": "d", "position": i, "lang": "deu", "text": t}
+            for i, t in enumerate(["  ok  ", "\u200b", "fine"])
+        ],
         schema=SEGMENT_SCHEMA,
     )
     decision = normalize_batch(batch, DEFAULT)

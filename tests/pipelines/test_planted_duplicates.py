@@ -52,7 +52,8 @@ def test_planted_duplicates_recall_and_precision(shared_data, tmp_path):
     planted = []  # (kind, original, copy)
     sources = []
     for lang in LANGS:
-        lines = [normal(l) for l in (shared_data / "ntrex" / f"{lang}.txt").read_text().splitlines() if l.strip()]
+        text = (shared_data / "ntrex" / f"{lang}.txt").read_text()
+        lines = [normal(line) for line in text.splitlines() if line.strip()]
         base = lines[:NUM_BASE]
         copies = []
         for original in rng.sample(base, NUM_EXACT):
@@ -65,20 +66,43 @@ def test_planted_duplicates_recall_and_precision(shared_data, tmp_path):
         for name, texts in ((f"{lang}-base", base), (f"{lang}-copies", copies)):
             (tmp_path / f"{name}.txt").write_text("\n".join(texts) + "\n")
             sources.append({"name": name, "path": str(tmp_path / f"{name}.txt"), "language": lang})
-    config = CorpusConfig(sources=sources, language_id={"enabled": False},
-                          filters={f: None for f in ("min_chars", "max_chars", "min_letter_ratio", "max_digit_punct_ratio",
-                                                     "max_char_run", "max_repeated_word_ratio", "min_script_share")})
+    config = CorpusConfig(
+        sources=sources,
+        language_id={"enabled": False},
+        filters={
+            f: None
+            for f in (
+                "min_chars",
+                "max_chars",
+                "min_letter_ratio",
+                "max_digit_punct_ratio",
+                "max_char_run",
+                "max_repeated_word_ratio",
+                "min_script_share",
+            )
+        },
+    )
     result = build_corpus(config, str(tmp_path / "out"))
-    kept = [r["text"] for f in (tmp_path / "out" / "segments").rglob("*.arrow")
-            for r in pa.ipc.open_file(pa.memory_map(str(f))).read_all().to_pylist()]
-    removed = [r for f in (tmp_path / "out" / "rejects").rglob("*.arrow")
-               for r in pa.ipc.open_file(pa.memory_map(str(f))).read_all().to_pylist()]
+    kept = [
+        r["text"]
+        for f in (tmp_path / "out" / "segments").rglob("*.arrow")
+        for r in pa.ipc.open_file(pa.memory_map(str(f))).read_all().to_pylist()
+    ]
+    removed = [
+        r
+        for f in (tmp_path / "out" / "rejects").rglob("*.arrow")
+        for r in pa.ipc.open_file(pa.memory_map(str(f))).read_all().to_pylist()
+    ]
     assert {r["reason"] for r in removed} <= {"exact_duplicate", "near_duplicate"}
 
     removed_texts = {r["text"] for r in removed}
     recall = {}
     for kind in ("exact", "near"):
-        pairs = [(a, b) for k, a, b in planted if k == kind and (kind == "exact" or jaccard(shingle_set(a), shingle_set(b)) >= 0.8)]
+        pairs = [
+            (a, b)
+            for k, a, b in planted
+            if k == kind and (kind == "exact" or jaccard(shingle_set(a), shingle_set(b)) >= 0.8)
+        ]
         recall[kind] = sum(normal(a) in removed_texts or normal(b) in removed_texts for a, b in pairs) / len(pairs)
 
     # A removal is correct when a kept segment is the same text (exact) or shares >= 80% of its shingles (near).
@@ -97,8 +121,10 @@ def test_planted_duplicates_recall_and_precision(shared_data, tmp_path):
         return any(jaccard(mine, kept_sets[i]) >= 0.8 for i in candidates)
 
     precision = sum(map(has_kept_partner, removed)) / len(removed)
-    print(f"\nplanted duplicates: recall exact {recall['exact']:.3f}, near {recall['near']:.3f}; "
-          f"precision of removals {precision:.3f} ({len(removed)} removed, {result.ledger.total('read', 'in')} read)")
+    print(
+        f"\nplanted duplicates: recall exact {recall['exact']:.3f}, near {recall['near']:.3f}; "
+        f"precision of removals {precision:.3f} ({len(removed)} removed, {result.ledger.total('read', 'in')} read)"
+    )
     (tmp_path / "dedup_quality.json").write_text(json.dumps({"recall": recall, "precision": precision}))
     assert recall["exact"] == 1.0
     assert recall["near"] >= 0.9

@@ -7,8 +7,8 @@ import apache_beam as beam
 import pytest
 import zstandard
 from apache_beam.testing.util import assert_that, equal_to
-
 from parts_fixtures import rejects_of, rows_of
+
 from pipelines.config import CorpusConfig, ReadConfig
 from pipelines.read import ReadSegments, plan_inputs
 
@@ -65,7 +65,7 @@ def test_ten_megabyte_line_is_rejected_in_bounded_memory(tmp_path, layout, make_
 
 
 def test_gzip_and_zstd(tmp_path, layout, make_pipeline):
-    text = "eins\nzwei\n\ndrei\n".encode()
+    text = b"eins\nzwei\n\ndrei\n"
     files = {"a.txt.gz": gzip.compress(text), "b.txt.zst": zstandard.ZstdCompressor().compress(text)}
     segments, rejects = read(tmp_path, layout, make_pipeline, files)
     assert [s["text"] for s in segments] == ["eins", "zwei", "drei"] * 2 and not rejects
@@ -82,7 +82,9 @@ def test_truncated_gzip_keeps_what_was_readable(tmp_path, layout, make_pipeline)
 
 def test_decompression_bomb_is_stopped(tmp_path, layout, make_pipeline):
     bomb = gzip.compress(b"boom\n" * (40 * 2**20 // 5))  # 40 MB of text in ~40 kB
-    segments, rejects = read(tmp_path, layout, make_pipeline, {"bomb.txt.gz": bomb}, read_config=ReadConfig(max_decompression_ratio=20))
+    segments, rejects = read(
+        tmp_path, layout, make_pipeline, {"bomb.txt.gz": bomb}, read_config=ReadConfig(max_decompression_ratio=20)
+    )
     (reject,) = rejects
     assert reject["reason"] == "decompression_limit" and len(segments) < 8 * 2**20 // 5
 
@@ -95,12 +97,26 @@ def test_binary_file_is_one_reject(tmp_path, layout, make_pipeline):
 
 
 def test_jsonl_documents(tmp_path, layout, make_pipeline):
-    lines = [json.dumps({"id": "d1", "body": "Erster Satz.\nZweiter Satz."}), "{not json", json.dumps({"id": "d2"}),
-             json.dumps({"body": "Ohne Kennung."})]
-    segments, rejects = read(tmp_path, layout, make_pipeline, {"a.jsonl": "\n".join(lines).encode()},
-                             format="jsonl", text_field="body", id_field="id")
+    lines = [
+        json.dumps({"id": "d1", "body": "Erster Satz.\nZweiter Satz."}),
+        "{not json",
+        json.dumps({"id": "d2"}),
+        json.dumps({"body": "Ohne Kennung."}),
+    ]
+    segments, rejects = read(
+        tmp_path,
+        layout,
+        make_pipeline,
+        {"a.jsonl": "\n".join(lines).encode()},
+        format="jsonl",
+        text_field="body",
+        id_field="id",
+    )
     assert [(s["doc_id"], s["position"], s["text"]) for s in segments] == [
-        ("d1", 0, "Erster Satz."), ("d1", 1, "Zweiter Satz."), (f"a.jsonl@{sum(len(l) + 1 for l in lines[:3])}", 0, "Ohne Kennung.")]
+        ("d1", 0, "Erster Satz."),
+        ("d1", 1, "Zweiter Satz."),
+        (f"a.jsonl@{sum(len(line) + 1 for line in lines[:3])}", 0, "Ohne Kennung."),
+    ]
     assert [r["reason"] for r in rejects] == ["bad_json", "missing_text_field"]
 
 
@@ -108,8 +124,17 @@ def test_byte_ranges_read_every_line_exactly_once(tmp_path, layout, make_pipelin
     lines = [f"line {i} " + "word " * (i % 17) for i in range(3000)]
     content = "\n".join(lines).encode()
     segments, _ = read(tmp_path, layout, make_pipeline, {"big.txt": content}, read_config=ReadConfig(part_bytes=4096))
-    assert len(plan_inputs(CorpusConfig(sources=[{"name": "s", "path": str(tmp_path / "data" / "big.txt"), "language": "deu"}],
-                                        read=ReadConfig(part_bytes=4096)))) > 10
+    assert (
+        len(
+            plan_inputs(
+                CorpusConfig(
+                    sources=[{"name": "s", "path": str(tmp_path / "data" / "big.txt"), "language": "deu"}],
+                    read=ReadConfig(part_bytes=4096),
+                )
+            )
+        )
+        > 10
+    )
     assert [s["text"] for s in segments] == lines
 
 
