@@ -23,12 +23,11 @@ _configure_logging()
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipelines.config import ConfigError, load_corpus_config
-from pipelines.corpus import stages
+from pipelines.inputs import plan_inputs
 from pipelines.layout import BuildLayout
 from pipelines.ledger import LedgerError
-from pipelines.read import plan_inputs
-from pipelines.report import ledger_table, segments_table
-from pipelines.run import build_corpus, stage_progress
+from pipelines.report import ledger_table, pairs_table, segments_table
+from pipelines.run import build_corpus, parts_per_stage, stage_progress
 
 app = typer.Typer(
     help="Multilingual text to training-ready shards and cross-lingual (XLM) pretraining.",
@@ -54,8 +53,8 @@ def _fail(message: str, code: int = 2) -> None:
 class _StageProgress:
     """Shows how many parts each stage has finished, read from the build's work directory."""
 
-    def __init__(self, layout: BuildLayout, stage_names: list[str], num_parts: int):
-        self.layout, self.stage_names, self.num_parts = layout, stage_names, num_parts
+    def __init__(self, layout: BuildLayout, num_parts: dict[str, int]):
+        self.layout, self.num_parts = layout, num_parts
         self._stop = threading.Event()
         self._progress = Progress(
             TextColumn("{task.description:<12}"),
@@ -67,7 +66,7 @@ class _StageProgress:
         )
 
     def __enter__(self) -> _StageProgress:
-        tasks = {s: self._progress.add_task(s, total=self.num_parts) for s in self.stage_names}
+        tasks = {stage: self._progress.add_task(stage, total=n) for stage, n in self.num_parts.items()}
         self._progress.start()
         self._thread = threading.Thread(target=self._poll, args=(tasks,), daemon=True)
         self._thread.start()
@@ -75,7 +74,7 @@ class _StageProgress:
 
     def _poll(self, tasks: dict) -> None:
         while not self._stop.wait(0.5):
-            for stage, done in stage_progress(self.layout, self.stage_names).items():
+            for stage, done in stage_progress(self.layout, list(self.num_parts)).items():
                 self._progress.update(tasks[stage], completed=done)
 
     def __exit__(self, *exc) -> None:
@@ -99,8 +98,8 @@ def build_corpus_command(
     """
     try:
         corpus = load_corpus_config(str(config))
-        num_parts = len(plan_inputs(corpus))
-        with _StageProgress(BuildLayout(out_dir), stages(corpus)[:-1], num_parts):
+        num_parts = parts_per_stage(corpus, plan_inputs(corpus))
+        with _StageProgress(BuildLayout(out_dir), num_parts):
             result = build_corpus(corpus, out_dir, ctx.args, overwrite=overwrite, keep_work=keep_work)
     except (ConfigError, ValueError, FileExistsError) as err:
         _fail(str(err))
@@ -108,9 +107,13 @@ def build_corpus_command(
         _fail(f"the build finished but its records do not reconcile; nothing is trustworthy here:\n{err}", code=1)
     out = Console()
     out.print(ledger_table(result.ledger))
-    out.print(segments_table(result.segments_by_lang))
+    if result.segments_by_lang:
+        out.print(segments_table(result.segments_by_lang))
+    if result.pairs_by_lang:
+        out.print(pairs_table(result.pairs_by_lang))
     out.print(
         f"{sum(result.segments_by_lang.values()):,} segments in {os.path.join(out_dir, 'segments')}, "
+        f"{sum(result.pairs_by_lang.values()):,} sentence pairs in {os.path.join(out_dir, 'bitext')}, "
         f"{result.num_rejects:,} rejects in {os.path.join(out_dir, 'rejects')}, "
         f"ledger in {os.path.join(out_dir, 'ledger.json')} ({result.seconds:.1f} s)"
     )

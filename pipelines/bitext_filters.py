@@ -10,13 +10,14 @@ rule it fails, under that rule's name (the order of `FILTERS`):
   English from German: that is for `identify`);
 - length_ratio: (longer + slack) / (shorter + slack) above `max_length_ratio`, on script-aware
   lengths; the slack keeps "OK" / "D'accord" from counting as a 4x mismatch;
-- numbers_mismatch: both sides hold digits and their numbers of two or more digits differ (a side
-  without digits may spell them out, "2013" / "две тысячи тринадцатый", so it passes);
+- numbers_mismatch: both sides hold numbers of two or more digits and share none of them (a side
+  without digits may spell them out, "2013" / "две тысячи тринадцатый", so it passes; one shared
+  number is enough because translations convert units and clock times);
 - wrong_language: the language `identify` returns for a side is not the declared one; the hook for
   the pipeline's language ID, asked only about pairs that passed everything else.
 
-Exact duplicate pairs are found by the pipeline with `pair_key`; `side_key` finds sides that
-already appear in a different pair. Both hash the comparison key of the monolingual exact dedup.
+Exact duplicate pairs, and sides that already appear in a different pair, are removed by the
+pipeline's pair deduplication (`pipelines.bitext`), on the comparison keys of `pipelines.comparison`.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
-import xxhash
 
 from pipelines import anchors
-from pipelines.dedup_exact import comparison_keys
+from pipelines.comparison import comparison_keys
 from pipelines.languages import languages
 from pipelines.scripts import DIGIT, LETTER, CharStats, char_stats, weighted_lengths
 
@@ -43,8 +43,8 @@ class BitextFilterConfig:
     max_length: float | None = 1000.0
     max_length_ratio: float | None = 2.0
     length_ratio_slack: float = 10.0
-    # Low enough for CJK with Latin names ("我想要见见Terry Tate先生。" is 44% Han letters).
-    min_script_share: float | None = 0.3
+    # As the monolingual filter: low, for CJK with Latin names ("我叫Andrea。" is 25% Han letters).
+    min_script_share: float | None = 0.2
 
     def __post_init__(self) -> None:
         if self.max_length is not None and not self.max_length > 0:
@@ -121,9 +121,14 @@ def _multi_digit_numbers(text: str) -> set[str]:
 def _numbers_mismatch(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
     both_have_digits = (pairs.stats[0].count(DIGIT) > 0) & (pairs.stats[1].count(DIGIT) > 0)
     differing = np.zeros(len(pairs.src))
+    disjoint = np.zeros(len(pairs.src), dtype=bool)
     for i in np.flatnonzero(both_have_digits):
-        differing[i] = len(_multi_digit_numbers(pairs.src[i]) ^ _multi_digit_numbers(pairs.tgt[i]))
-    return differing > 0, differing
+        src, tgt = _multi_digit_numbers(pairs.src[i]), _multi_digit_numbers(pairs.tgt[i])
+        differing[i] = len(src ^ tgt)
+        # Translations convert units and clock times ("27 Meter" / "30 yards", "15:00" / "3pm"), so one
+        # shared number is enough; a misaligned or wrong pair shares none.
+        disjoint[i] = bool(src) and bool(tgt) and not src & tgt
+    return disjoint, differing
 
 
 #: (filter name, rule), in the order they are applied; "wrong_language" follows them when asked.
@@ -151,7 +156,12 @@ def bitext_verdicts(
         raise ValueError(f"pair lists differ in length: {len(src)}, {len(tgt)}, {len(src_langs)}, {len(tgt_langs)}")
     config = config or BitextFilterConfig()
     pairs = _Pairs(
-        src, tgt, (src_langs, tgt_langs), (char_stats(src), char_stats(tgt)), (weighted_lengths(src), weighted_lengths(tgt)), config
+        src,
+        tgt,
+        (src_langs, tgt_langs),
+        (char_stats(src), char_stats(tgt)),
+        (weighted_lengths(src), weighted_lengths(tgt)),
+        config,
     )
     reasons: list[str | None] = [None] * len(src)
     details: list[str | None] = [None] * len(src)
@@ -181,15 +191,3 @@ def first_failing_filter(
     """The name of the first filter that one pair fails, or None to keep it."""
     reasons, _ = bitext_verdicts([src], [tgt], [src_lang], [tgt_lang], config, identify)
     return reasons[0]
-
-
-def side_key(text: str) -> int:
-    """Stable 64-bit key of one side: `dedup_exact.key_hashes` of the text."""
-    return xxhash.xxh3_64_intdigest(comparison_keys([text])[0].tobytes())
-
-
-def pair_key(src: str, tgt: str) -> int:
-    """Stable 64-bit key of a pair, for removing exact duplicates."""
-    src_key, tgt_key = comparison_keys([src, tgt])
-    # Code point 0 is a control character, which comparison keys leave out: a safe separator.
-    return xxhash.xxh3_64_intdigest(np.concatenate([src_key, [0], tgt_key]).astype(np.uint32).tobytes())

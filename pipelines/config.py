@@ -5,14 +5,27 @@ Unknown keys and wrong types are errors that name the file, the key and what is 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import tomllib
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ByteSize,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from pipelines.align import AlignConfig
+from pipelines.bitext_filters import BitextFilterConfig
 from pipelines.languages import languages, unknown_language_message
 from pipelines.storage import is_local
 
@@ -30,17 +43,28 @@ class _Section(BaseModel):
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-class SourceConfig(_Section):
-    """One input: files of one format, declared language (or `detect`), under one source name."""
+SourceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+Compression = Literal["auto", "none", "gzip", "zstd"]  # auto: from the file suffix
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+def _check_language(code: str) -> str:
+    if code not in languages():
+        raise ValueError(unknown_language_message(code))
+    return code
+
+
+class SourceConfig(_Section):
+    """Monolingual text: files of one format, declared language (or `detect`), under one source name."""
+
+    kind: Literal["mono"] = "mono"
+    name: SourceName
     path: str  # a file, a glob, or a URL any Beam filesystem understands
     language: str  # a project language code, or "detect"
     format: Literal["text", "jsonl"] = "text"
     # text: one segment per line, a blank line ends a document. jsonl: one document per line.
     text_field: str = "text"
     id_field: str | None = None  # jsonl: field holding the document id (default: file and line offset)
-    compression: Literal["auto", "none", "gzip", "zstd"] = "auto"  # auto: from the file suffix
+    compression: Compression = "auto"
 
     @field_validator("language")
     @classmethod
@@ -48,6 +72,75 @@ class SourceConfig(_Section):
         if value != DETECT and value not in languages():
             raise ValueError(unknown_language_message(value) + f", or {DETECT!r}")
         return value
+
+
+class _PairSource(_Section):
+    name: SourceName
+    path: str  # source-side files (tsv, jsonl: both sides)
+    languages: tuple[str, str]  # (source language, target language)
+    tgt_path: str | None = None  # target-side files, paired with `path` by name
+    src_field: str = "src"  # jsonl fields
+    tgt_field: str = "tgt"
+    compression: Compression = "auto"
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: tuple[str, str]) -> tuple[str, str]:
+        if value[0] == value[1]:
+            raise ValueError(f"a pair needs two different languages, got {value[0]!r} twice")
+        return _check_language(value[0]), _check_language(value[1])
+
+    @property
+    def pair(self) -> str:
+        return "-".join(self.languages)
+
+
+class BitextSourceConfig(_PairSource):
+    """Sentence pairs: TSV columns, Moses-style line-aligned file pairs, or JSONL with two fields."""
+
+    kind: Literal["bitext"]
+    format: Literal["tsv", "moses", "jsonl"] = "tsv"
+    # tsv: column numbers, or names from a header row
+    src_column: int | str = 0
+    tgt_column: int | str = 1
+
+    @model_validator(mode="after")
+    def _moses_needs_target_files(self) -> BitextSourceConfig:
+        if (self.format == "moses") != (self.tgt_path is not None):
+            raise ValueError("tgt_path names the target-side files of a moses pair, and only of one")
+        return self
+
+
+class DocPairsSourceConfig(_PairSource):
+    """Documents known to be translations of each other, aligned into sentence pairs.
+
+    files: same-named files under `path` and `tgt_path` (e.g. docs/deu/*.txt and docs/eng/*.txt);
+    jsonl: one document pair per line, in `src_field` and `tgt_field`.
+    """
+
+    kind: Literal["docpairs"]
+    format: Literal["files", "jsonl"] = "files"
+    id_field: str | None = None  # jsonl: field holding the document pair id
+
+    @model_validator(mode="after")
+    def _files_need_target_files(self) -> DocPairsSourceConfig:
+        if (self.format == "files") != (self.tgt_path is not None):
+            raise ValueError("tgt_path names the target-side documents of a files pair, and only of one")
+        return self
+
+
+def _source_kind(value: object) -> str:
+    return value.get("kind", "mono") if isinstance(value, dict) else getattr(value, "kind", "mono")
+
+
+AnySource = Annotated[
+    Annotated[SourceConfig, Tag("mono")]
+    | Annotated[BitextSourceConfig, Tag("bitext")]
+    | Annotated[DocPairsSourceConfig, Tag("docpairs")],
+    Discriminator(
+        _source_kind, custom_error_type="source_kind", custom_error_message="kind must be mono, bitext or docpairs"
+    ),
+]
 
 
 class ReadConfig(_Section):
@@ -115,15 +208,24 @@ class FilterConfig(_Section):
     min_script_share: Probability | None = 0.2
 
 
+class PairDedupConfig(_Section):
+    enabled: bool = True  # exact duplicate pairs (normalized) across all parallel sources
+    repeated_sides: bool = False  # also keep only one pair per source sentence and per target sentence
+    num_partitions: int = Field(default=16, ge=1)
+
+
 class CorpusConfig(_Section):
     name: str = "corpus"
-    sources: list[SourceConfig] = Field(min_length=1)
+    sources: list[AnySource] = Field(min_length=1)
     read: ReadConfig = ReadConfig()
     normalize: NormalizeConfig = NormalizeConfig()
     exact_dedup: ExactDedupConfig = ExactDedupConfig()
     near_dedup: NearDedupConfig = NearDedupConfig()
     language_id: LanguageIdConfig = LanguageIdConfig()
     filters: FilterConfig = FilterConfig()
+    align: AlignConfig = AlignConfig()  # sentence alignment of document pairs (see pipelines/align.py)
+    bitext_filters: BitextFilterConfig = BitextFilterConfig()
+    pair_dedup: PairDedupConfig = PairDedupConfig()
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> CorpusConfig:
@@ -135,10 +237,16 @@ class CorpusConfig(_Section):
 
     def with_sources_relative_to(self, base_dir: str) -> CorpusConfig:
         """The config with relative local source paths resolved against `base_dir`."""
+
+        def resolve(path: str | None) -> str | None:
+            if path is None or not is_local(path) or os.path.isabs(path):
+                return path
+            return os.path.normpath(os.path.join(base_dir, path))
+
         sources = [
-            s.model_copy(update={"path": os.path.normpath(os.path.join(base_dir, s.path))})
-            if is_local(s.path) and not os.path.isabs(s.path)
-            else s
+            s.model_copy(
+                update={"path": resolve(s.path)} | ({"tgt_path": resolve(s.tgt_path)} if s.kind != "mono" else {})
+            )
             for s in self.sources
         ]
         return self.model_copy(update={"sources": sources})
@@ -166,8 +274,8 @@ def describe_errors(err: ValidationError, model: type[BaseModel]) -> str:
     """One line per problem: where, what, and for unknown keys the closest valid key."""
     lines = []
     for problem in err.errors():
-        where = ".".join(str(p) for p in problem["loc"]) or "(top level)"
-        if problem["type"] == "extra_forbidden":
+        where = ".".join(str(p) for p in problem["loc"] if p not in _SOURCE_MODELS) or "(top level)"
+        if problem["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             valid = _fields_at(model, problem["loc"][:-1])
             close = difflib.get_close_matches(str(problem["loc"][-1]), valid, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -177,12 +285,27 @@ def describe_errors(err: ValidationError, model: type[BaseModel]) -> str:
     return "\n".join(lines)
 
 
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The field names of the (nested) model at `loc`, skipping list indices."""
+def _fields_at(model: type, loc: tuple) -> list[str]:
+    """The field names of the (nested) model or dataclass at `loc`, skipping list indices and union tags."""
     for key in loc:
-        if isinstance(key, int):
+        if isinstance(key, int) or key not in _field_types(model):
+            model = _SOURCE_MODELS.get(key, model)
             continue
-        annotation = model.model_fields[key].annotation
-        inner = getattr(annotation, "__args__", (annotation,))
-        model = next(t for t in inner if isinstance(t, type) and issubclass(t, BaseModel))
-    return sorted(model.model_fields)
+        model = _models_in(_field_types(model)[key])[0]
+    return sorted(_field_types(model))
+
+
+def _field_types(model: type) -> dict[str, object]:
+    if dataclasses.is_dataclass(model):
+        return {f.name: f.type for f in dataclasses.fields(model)}
+    return {name: field.annotation for name, field in model.model_fields.items()}
+
+
+def _models_in(annotation) -> list[type]:
+    """The pydantic models and dataclasses an annotation (list, union, Annotated...) can hold."""
+    if isinstance(annotation, type) and (issubclass(annotation, BaseModel) or dataclasses.is_dataclass(annotation)):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)]
+
+
+_SOURCE_MODELS = {"mono": SourceConfig, "bitext": BitextSourceConfig, "docpairs": DocPairsSourceConfig}

@@ -1,4 +1,12 @@
-"""The monolingual corpus build as one composite transform: input ranges in, ledger counts out."""
+"""The corpus build as one composite transform: planned inputs in, ledger counts out.
+
+Three chains share the stages they have in common:
+
+    text      read -> normalize -> exact_dedup -> near_dedup -> language_id -> filters -> write
+    bitext    bitext/read -> bitext/normalize -> bitext/language_id --------+
+    docpairs  docpairs/read -> docpairs/normalize -> docpairs/language_id   +-> pairs/filters
+                -> docpairs/align ------------------------------------------+     -> pairs/dedup -> pairs/write
+"""
 
 from __future__ import annotations
 
@@ -8,28 +16,88 @@ from collections import Counter
 import apache_beam as beam
 
 from pipelines import storage
+from pipelines.align_documents import AlignDocumentPairs
+from pipelines.bitext import (
+    ApplyBitextFilters,
+    DropDuplicatePairs,
+    DropRepeatedSources,
+    DropRepeatedTargets,
+    IdentifyPairLanguages,
+    NormalizePairs,
+)
 from pipelines.config import CorpusConfig
 from pipelines.dedup_exact import DropExactDuplicates
 from pipelines.dedup_near import DropNearDuplicates
 from pipelines.filters import ApplyQualityFilters
+from pipelines.inputs import Inputs
 from pipelines.language_id import IdentifyLanguage
 from pipelines.layout import BuildLayout
-from pipelines.ledger import merge_counts
+from pipelines.ledger import Flow, merge_counts
 from pipelines.normalize import NormalizeSegments
-from pipelines.parts import Part
-from pipelines.read import InputRange, ReadSegments
+from pipelines.parts import Pairs, Part, StageTransform
+from pipelines.read import ReadSegments
+from pipelines.read_pairs import ReadDocumentPairs, ReadPairs
 from pipelines.write import WriteSegments
 
+BITEXT, DOCPAIRS, PAIRS = "bitext", "docpairs", "pairs"
 
-def stages(config: CorpusConfig) -> list[str]:
-    """The stages a build with `config` runs, in order (the ledger's rows)."""
-    enabled = {
-        "exact_dedup": config.exact_dedup.enabled,
-        "near_dedup": config.near_dedup.enabled,
-        "language_id": config.language_id.enabled,
-    }
-    order = ["read", "normalize", "exact_dedup", "near_dedup", "language_id", "filters", "write"]
-    return [s for s in order if enabled.get(s, True)]
+
+def _text_stages(config: CorpusConfig, layout: BuildLayout) -> list[StageTransform]:
+    stages = [NormalizeSegments(config.normalize, layout)]
+    if config.exact_dedup.enabled:
+        stages.append(DropExactDuplicates(config.exact_dedup, layout))
+    if config.near_dedup.enabled:
+        stages.append(DropNearDuplicates(config.near_dedup, layout))
+    if config.language_id.enabled:
+        stages.append(IdentifyLanguage(config.language_id, layout))
+    return stages + [ApplyQualityFilters(config.filters, layout)]
+
+
+def _bitext_stages(config: CorpusConfig, layout: BuildLayout) -> list[StageTransform]:
+    stages = [NormalizePairs(config.normalize, layout, BITEXT)]
+    if config.language_id.enabled:
+        stages.append(IdentifyPairLanguages(config.language_id, layout, BITEXT))
+    return stages
+
+
+def _docpair_stages(config: CorpusConfig, layout: BuildLayout) -> list[StageTransform]:
+    stages = [NormalizeSegments(config.normalize, layout, DOCPAIRS)]
+    if config.language_id.enabled:
+        stages.append(IdentifyLanguage(config.language_id, layout, DOCPAIRS))
+    languages = {s.name: s.languages for s in config.sources if s.kind == "docpairs"}
+    return stages + [AlignDocumentPairs(config.align, layout, languages, DOCPAIRS)]
+
+
+def _pair_stages(config: CorpusConfig, layout: BuildLayout) -> list[StageTransform]:
+    stages = [ApplyBitextFilters(config.bitext_filters, layout, PAIRS)]
+    if config.pair_dedup.enabled:
+        stages.append(DropDuplicatePairs(config.pair_dedup, layout, PAIRS))
+        if config.pair_dedup.repeated_sides:
+            stages += [DropRepeatedSources(config.pair_dedup, layout, PAIRS),
+                       DropRepeatedTargets(config.pair_dedup, layout, PAIRS)]  # fmt: skip
+    return stages
+
+
+def flow(config: CorpusConfig, inputs: Inputs) -> Flow:
+    """The stages a build of `inputs` runs, each with the stages it takes records from (the ledger's rows)."""
+    layout = BuildLayout("")
+    stages: dict[str, list[str]] = {}
+
+    def add_chain(names: list[str], upstream: list[str]) -> list[str]:
+        for name in names:
+            stages[name], upstream = upstream, [name]
+        return upstream
+
+    if inputs.text:
+        add_chain(["read"] + [s.stage_name for s in _text_stages(config, layout)] + ["write"], [])
+    ends: list[str] = []
+    if inputs.bitext:
+        ends += add_chain([f"{BITEXT}/read"] + [s.stage_name for s in _bitext_stages(config, layout)], [])
+    if inputs.docpairs:
+        ends += add_chain([f"{DOCPAIRS}/read"] + [s.stage_name for s in _docpair_stages(config, layout)], [])
+    if ends:
+        add_chain([s.stage_name for s in _pair_stages(config, layout)] + [f"{PAIRS}/write"], ends)
+    return stages
 
 
 class _SumCounts(beam.CombineFn):
@@ -51,31 +119,48 @@ def _write_counts(counts: list, path: str) -> None:
     storage.write_bytes(path, json.dumps(counts).encode())
 
 
-class BuildCorpus(beam.PTransform):
-    """Read, normalize, deduplicate (exactly, then nearly), identify language, filter and write."""
+def _run(parts, stages: list[StageTransform], outputs: list) -> beam.PCollection:
+    """Apply `stages` in order, keeping every stage's output parts (they carry its ledger counts)."""
+    for stage in stages:
+        chain = stage.stage_name.split("/")[0].title() if "/" in stage.stage_name else ""
+        parts = parts | f"{chain}{type(stage).__name__}" >> stage
+        outputs.append(parts)
+    return parts
 
-    def __init__(self, config: CorpusConfig, ranges: list[InputRange], layout: BuildLayout, metadata: dict):
+
+class BuildCorpus(beam.PTransform):
+    """Read, normalize, deduplicate, identify language, filter and write text; read, align, filter and
+    deduplicate parallel text."""
+
+    def __init__(self, config: CorpusConfig, inputs: Inputs, layout: BuildLayout, metadata: dict):
         super().__init__()
-        self.config, self.ranges, self.layout, self.metadata = config, ranges, layout, metadata
+        self.config, self.inputs, self.layout, self.metadata = config, inputs, layout, metadata
 
     def expand(self, pbegin):
-        config, layout = self.config, self.layout
-        parts = pbegin | "PlanInputs" >> beam.Create(self.ranges) | "Read" >> ReadSegments(config.read, layout)
-        outputs = [parts]
-        parts = parts | "Normalize" >> NormalizeSegments(config.normalize, layout)
-        outputs.append(parts)
-        if config.exact_dedup.enabled:
-            parts = parts | "DropExactDuplicates" >> DropExactDuplicates(config.exact_dedup, layout)
+        config, layout, inputs = self.config, self.layout, self.inputs
+        outputs: list = []
+        if inputs.text:
+            parts = pbegin | "PlanText" >> beam.Create(inputs.text) | "ReadText" >> ReadSegments(config.read, layout)
             outputs.append(parts)
-        if config.near_dedup.enabled:
-            parts = parts | "DropNearDuplicates" >> DropNearDuplicates(config.near_dedup, layout)
+            parts = _run(parts, _text_stages(config, layout), outputs)
+            outputs.append(parts | "WriteSegments" >> WriteSegments(layout, self.metadata))
+        pairs = []
+        if inputs.bitext:
+            parts = pbegin | "PlanBitext" >> beam.Create(inputs.bitext) | "ReadBitext" >> ReadPairs(config.read, layout)
             outputs.append(parts)
-        if config.language_id.enabled:
-            parts = parts | "IdentifyLanguage" >> IdentifyLanguage(config.language_id, layout)
+            pairs.append(_run(parts, _bitext_stages(config, layout), outputs))
+        if inputs.docpairs:
+            parts = (
+                pbegin
+                | "PlanDocumentPairs" >> beam.Create(inputs.docpairs)
+                | "ReadDocumentPairs" >> ReadDocumentPairs(config.read, layout)
+            )
             outputs.append(parts)
-        parts = parts | "ApplyQualityFilters" >> ApplyQualityFilters(config.filters, layout)
-        outputs.append(parts)
-        outputs.append(parts | "Write" >> WriteSegments(layout, self.metadata))
+            pairs.append(_run(parts, _docpair_stages(config, layout), outputs))
+        if pairs:
+            parts = _run(pairs | "AllPairs" >> beam.Flatten(), _pair_stages(config, layout), outputs)
+            write = WriteSegments(layout, self.metadata, Pairs, f"{PAIRS}/write")
+            outputs.append(parts | "WritePairs" >> write)
         return (
             outputs
             | "AllStageOutputs" >> beam.Flatten()

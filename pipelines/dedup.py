@@ -11,14 +11,15 @@ id, not by arrival order, so every runner picks the same one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator
 
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 
 from pipelines.layout import BuildLayout
-from pipelines.parts import Decision, Part, rewrite_part
+from pipelines.parts import Decision, Part, RecordKind, Segments, read_batches, rewrite_part
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,39 +75,89 @@ def duplicates_by_part(part_ids: list[str], ids: np.ndarray, owners: np.ndarray)
         yield part_ids[owner], np.unique(ids[owners == owner])
 
 
-def drop_listed(batch: pa.RecordBatch, duplicates: np.ndarray, reason: str) -> Decision:
-    """Reject the rows whose segment id is in the sorted array `duplicates`."""
-    ids = batch.column("segment_id").to_numpy()
+def drop_listed(batch: pa.RecordBatch, duplicates: np.ndarray, reason: str, id_column: str = "segment_id") -> Decision:
+    """Reject the rows whose id is in the array `duplicates`."""
+    ids = batch.column(id_column).to_numpy()
     listed = np.isin(ids, duplicates, assume_unique=False)
     return Decision(batch, [reason if d else None for d in listed])
 
 
 class _DropListedInPart(beam.DoFn):
-    def __init__(self, stage: str, reason: str, layout: BuildLayout):
-        self.stage, self.reason, self.layout = stage, reason, layout
+    def __init__(self, stage: str, reason: str, layout: BuildLayout, kind: RecordKind):
+        self.stage, self.reason, self.layout, self.kind = stage, reason, layout, kind
 
     def process(self, element: tuple[str, dict]) -> Iterator[Part]:
         _, joined = element
         (part,) = joined["part"]
         lists = list(joined["duplicates"])
         duplicates = np.unique(np.concatenate(lists)) if lists else np.empty(0, np.uint64)
-        yield rewrite_part(part, self.stage, self.layout, lambda batch: drop_listed(batch, duplicates, self.reason))
+        decide = functools.partial(
+            drop_listed, duplicates=duplicates, reason=self.reason, id_column=self.kind.id_column
+        )
+        yield rewrite_part(part, self.stage, self.layout, decide, self.kind)
+
+
+def list_duplicates(element: tuple[int, list[PartKeys]]) -> Iterator[tuple[str, np.ndarray]]:
+    """Every record of a partition whose key a record with a smaller id has, by part."""
+    pairs = pair_with_group_minimum(element[1])
+    return duplicates_by_part(pairs.part_ids, pairs.member_ids, pairs.member_owners)
+
+
+class _KeysOfPart(beam.DoFn):
+    def __init__(self, keys_of: Callable[[pa.RecordBatch], np.ndarray], num_partitions: int, kind: RecordKind):
+        self.keys_of, self.num_partitions, self.kind = keys_of, num_partitions, kind
+
+    def process(self, part: Part) -> Iterator[tuple[int, PartKeys]]:
+        keys, ids = [], []
+        for batch in read_batches(part.path, self.kind.schema):
+            keys.append(self.keys_of(batch))
+            ids.append(batch.column(self.kind.id_column).to_numpy())
+        if keys:
+            yield from partition_keys(part.part_id, np.concatenate(keys), np.concatenate(ids), self.num_partitions)
 
 
 def key_by_part_id(part: Part) -> tuple[str, Part]:
     return part.part_id, part
 
 
-class DropListedSegments(beam.PTransform):
-    """Reject, in each part, the segments listed for it in `duplicates` ((part id, segment ids) elements)."""
+class DropListedRecords(beam.PTransform):
+    """Reject, in each part, the records listed for it in `duplicates` ((part id, record ids) elements)."""
 
-    def __init__(self, duplicates, stage: str, reason: str, layout: BuildLayout):
+    def __init__(self, duplicates, stage: str, reason: str, layout: BuildLayout, kind: RecordKind = Segments):
         super().__init__()
-        self.duplicates, self.stage, self.reason, self.layout = duplicates, stage, reason, layout
+        self.duplicates, self.stage, self.reason, self.layout, self.kind = duplicates, stage, reason, layout, kind
 
     def expand(self, parts):
         return (
             {"part": parts | "KeyByPartId" >> beam.Map(key_by_part_id), "duplicates": self.duplicates}
             | "JoinListsToParts" >> beam.CoGroupByKey()
-            | "DropListed" >> beam.ParDo(_DropListedInPart(self.stage, self.reason, self.layout))
+            | "DropListed" >> beam.ParDo(_DropListedInPart(self.stage, self.reason, self.layout, self.kind))
+        )
+
+
+class DropDuplicateKeys(beam.PTransform):
+    """Among records whose `keys_of(batch)` 64-bit keys are equal, keep the smallest id; reject the others."""
+
+    def __init__(
+        self,
+        keys_of: Callable[[pa.RecordBatch], np.ndarray],
+        num_partitions: int,
+        stage: str,
+        reason: str,
+        layout: BuildLayout,
+        kind: RecordKind = Segments,
+    ):
+        super().__init__()
+        self.keys_of, self.num_partitions, self.kind = keys_of, num_partitions, kind
+        self.stage, self.reason, self.layout = stage, reason, layout
+
+    def expand(self, parts):
+        duplicates = (
+            parts
+            | "HashKeys" >> beam.ParDo(_KeysOfPart(self.keys_of, self.num_partitions, self.kind))
+            | "GroupByKeyPartition" >> beam.GroupByKey()
+            | "ListDuplicates" >> beam.FlatMap(list_duplicates)
+        )
+        return parts | "DropDuplicates" >> DropListedRecords(
+            duplicates, self.stage, self.reason, self.layout, self.kind
         )

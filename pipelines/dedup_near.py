@@ -16,7 +16,7 @@ import numpy as np
 
 from pipelines.config import NearDedupConfig
 from pipelines.dedup import (
-    DropListedSegments,
+    DropListedRecords,
     PartKeys,
     duplicates_by_part,
     key_by_part_id,
@@ -155,6 +155,8 @@ def confirm_pairs(element: tuple[int, list[PairSides]], threshold: float) -> Ite
 class DropNearDuplicates(StageTransform):
     """Drop segments whose shingle set is near-identical (Jaccard >= threshold) to a smaller segment id's."""
 
+    stage = STAGE
+
     def expand(self, parts):
         requests = (
             parts
@@ -169,4 +171,4 @@ class DropNearDuplicates(StageTransform):
             | "GroupByPairPartition" >> beam.GroupByKey()
             | "ConfirmSimilarPairs" >> beam.FlatMap(confirm_pairs, threshold=self.config.threshold)
         )
-        return parts | "DropDuplicates" >> DropListedSegments(duplicates, STAGE, REASON, self.layout)
+        return parts | "DropDuplicates" >> DropListedRecords(duplicates, self.stage_name, REASON, self.layout)

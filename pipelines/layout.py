@@ -12,6 +12,7 @@ class BuildLayout:
     """The output directory of a corpus build:
 
     segments/lang=<code>/<part>.arrow   kept segments, partitioned by language
+    bitext/pair=<src>-<tgt>/<part>.arrow   kept sentence pairs, partitioned by language pair
     rejects/<stage>/<part>.arrow        dropped records with stage, reason and detail
     ledger.json, corpus.json            the ledger and the build's metadata
     work/<stage>/<part>.arrow           intermediate parts (removed after a successful build)
@@ -22,6 +23,10 @@ class BuildLayout:
     @property
     def segments(self) -> str:
         return storage.join(self.root, "segments")
+
+    @property
+    def bitext(self) -> str:
+        return storage.join(self.root, "bitext")
 
     @property
     def rejects(self) -> str:
@@ -51,3 +56,6 @@ class BuildLayout:
 
     def segments_of(self, lang: str, part_id: str) -> str:
         return storage.join(self.segments, f"lang={lang}", f"{part_id}.arrow")
+
+    def pairs_of(self, pair: str, part_id: str) -> str:
+        return storage.join(self.bitext, f"pair={pair}", f"{part_id}.arrow")

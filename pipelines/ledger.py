@@ -4,8 +4,11 @@ Counts are taken where records are written (kept rows into a part, dropped rows 
 derived from each other, so a record lost anywhere shows up as an imbalance:
 
 * within a stage and language: in = kept + sum(dropped);
-* along the chain of stages: what one stage keeps, the next one takes in (in total over languages,
-  because language identification moves records between languages).
+* along the flow of stages: what the stages upstream of a stage pass on, it takes in (in total over
+  languages, because language identification moves records between languages).
+
+A stage passes on what it keeps, unless it changes the unit of counting: sentence alignment takes
+in sentences and passes on sentence pairs, so it also records `out`.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-IN, KEPT = "in", "kept"
+IN, KEPT, OUT = "in", "kept", "out"
 DROPPED = "dropped:"
 
 #: (stage, lang, outcome) -> count, where outcome is "in", "kept" or "dropped:<reason>".
@@ -40,21 +43,35 @@ class LedgerRow:
     num_in: int
     num_kept: int
     dropped: dict[str, int]
+    num_out: int | None = None  # records passed on, when the stage changes the unit of counting
 
     @property
     def num_dropped(self) -> int:
         return sum(self.dropped.values())
 
 
-class Ledger:
-    """Counts of a whole build, in stage order."""
+#: stage -> the stages whose output it takes in, in display order.
+Flow = Mapping[str, Sequence[str]]
 
-    def __init__(self, stages: list[str], counts: Counts):
-        unknown = {stage for stage, _, _ in counts} - set(stages)
+
+def chain(*stages: str) -> dict[str, list[str]]:
+    """A flow where each stage takes in what the one before it passes on."""
+    return {stage: ([stages[i - 1]] if i else []) for i, stage in enumerate(stages)}
+
+
+class Ledger:
+    """Counts of a whole build, over its flow of stages."""
+
+    def __init__(self, flow: Flow, counts: Counts):
+        unknown = {stage for stage, _, _ in counts} - set(flow)
         if unknown:
             raise LedgerError(f"counts for unknown stages: {sorted(unknown)}")
-        self.stages = list(stages)
+        self.flow = {stage: list(upstream) for stage, upstream in flow.items()}
         self.counts = Counter(counts)
+
+    @property
+    def stages(self) -> list[str]:
+        return list(self.flow)
 
     def rows(self) -> list[LedgerRow]:
         by_key: dict[tuple[str, str], dict[str, int]] = {}
@@ -65,11 +82,18 @@ class Ledger:
             for lang in sorted(lang for s, lang in by_key if s == stage):
                 outcomes = by_key[(stage, lang)]
                 dropped = {o[len(DROPPED) :]: n for o, n in sorted(outcomes.items()) if o.startswith(DROPPED)}
-                rows.append(LedgerRow(stage, lang, outcomes.get(IN, 0), outcomes.get(KEPT, 0), dropped))
+                rows.append(
+                    LedgerRow(stage, lang, outcomes.get(IN, 0), outcomes.get(KEPT, 0), dropped, outcomes.get(OUT))
+                )
         return rows
 
     def total(self, stage: str, outcome: str) -> int:
         return sum(n for (s, _, o), n in self.counts.items() if s == stage and o == outcome)
+
+    def passed_on(self, stage: str) -> int:
+        """What a stage hands to the stages after it: its `out` count if it changes units, else what it keeps."""
+        has_out = any(s == stage and o == OUT for s, _, o in self.counts)
+        return self.total(stage, OUT if has_out else KEPT)
 
     def total_dropped(self) -> int:
         return sum(n for (_, _, o), n in self.counts.items() if o.startswith(DROPPED))
@@ -81,10 +105,14 @@ class Ledger:
             for r in self.rows()
             if r.num_in != r.num_kept + r.num_dropped
         ]
-        for before, after in zip(self.stages, self.stages[1:]):
-            kept, taken = self.total(before, KEPT), self.total(after, IN)
-            if kept != taken:
-                problems.append(f"stage {before!r} kept {kept} records but stage {after!r} took in {taken}")
+        for stage, upstream in self.flow.items():
+            if not upstream:
+                continue
+            passed, taken = sum(self.passed_on(u) for u in upstream), self.total(stage, IN)
+            if passed != taken:
+                problems.append(
+                    f"{' + '.join(map(repr, upstream))} passed on {passed} records but {stage!r} took in {taken}"
+                )
         return problems
 
     def check(self) -> None:
@@ -94,9 +122,10 @@ class Ledger:
 
     def to_json(self) -> dict:
         return {
-            "stages": self.stages,
+            "flow": self.flow,
             "rows": [
                 {"stage": r.stage, "lang": r.lang, "in": r.num_in, "kept": r.num_kept, "dropped": r.dropped}
+                | ({"out": r.num_out} if r.num_out is not None else {})
                 for r in self.rows()
             ],
             "balanced": not self.imbalances(),
@@ -110,7 +139,9 @@ class Ledger:
             counts[(row["stage"], row["lang"], KEPT)] += row["kept"]
             for reason, n in row["dropped"].items():
                 counts[(row["stage"], row["lang"], DROPPED + reason)] += n
-        return cls(data["stages"], counts)
+            if "out" in row:
+                counts[(row["stage"], row["lang"], OUT)] += row["out"]
+        return cls(data["flow"], counts)
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False)

@@ -1,4 +1,4 @@
-"""Parts: Arrow IPC files of segments, the unit of work that flows between the corpus build stages.
+"""Parts: Arrow IPC files of records, the unit of work that flows between the corpus build stages.
 
 A Beam element is a `Part` (a file reference with its counts), not a record: the stages stream a
 part's record batches from one file to the next, so per-element runner cost is paid per part,
@@ -20,14 +20,51 @@ import pyarrow.compute as pc
 from pipelines import storage
 from pipelines.layout import BuildLayout
 from pipelines.ledger import DROPPED, IN, KEPT
+from schemas.bitext import BITEXT_SCHEMA
 from schemas.records import REJECT_SCHEMA, SEGMENT_SCHEMA, check_schema
 
 BATCH_ROWS = 8192
 
 
+class Segments:
+    """Parts of monolingual segments (SEGMENT_SCHEMA), counted under their language."""
+
+    schema = SEGMENT_SCHEMA
+    id_column = "segment_id"
+
+    @staticmethod
+    def langs(batch: pa.RecordBatch) -> pa.Array:
+        return batch.column("lang")
+
+    @staticmethod
+    def reject_columns(batch: pa.RecordBatch) -> dict[str, pa.Array]:
+        return {name: batch.column(name) for name in ("segment_id", "source", "doc_id", "position", "lang", "text")}
+
+
+class Pairs:
+    """Parts of sentence pairs (BITEXT_SCHEMA), counted under their language pair "src-tgt"."""
+
+    schema = BITEXT_SCHEMA
+    id_column = "pair_id"
+
+    @staticmethod
+    def langs(batch: pa.RecordBatch) -> pa.Array:
+        return pc.binary_join_element_wise(batch.column("src_lang"), batch.column("tgt_lang"), "-")
+
+    @staticmethod
+    def reject_columns(batch: pa.RecordBatch) -> dict[str, pa.Array]:
+        """A rejected pair keeps both sides in the text, separated by a tab."""
+        columns = {name: batch.column(name) for name in ("source", "doc_id", "position")}
+        text = pc.binary_join_element_wise(batch.column("src_text"), batch.column("tgt_text"), "\t")
+        return {"segment_id": batch.column("pair_id"), **columns, "lang": Pairs.langs(batch), "text": text}
+
+
+RecordKind = type[Segments] | type[Pairs]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Part:
-    """An Arrow file of segments written by one stage, with that stage's ledger counts for it."""
+    """An Arrow file of records written by one stage, with that stage's ledger counts for it."""
 
     part_id: str
     path: str
@@ -61,7 +98,7 @@ def _schema_of(path: str) -> pa.Schema:
     source = pa.memory_map(path) if storage.is_local(path) else pa.BufferReader(storage.read_bytes(path))
     with source, pa.ipc.open_file(source) as reader:
         name = (reader.schema.metadata or {}).get(b"xlmforge.schema", b"")
-    return REJECT_SCHEMA if name == b"reject" else SEGMENT_SCHEMA
+    return {b"reject": REJECT_SCHEMA, b"bitext": BITEXT_SCHEMA}.get(name, SEGMENT_SCHEMA)
 
 
 class ArrowFileWriter:
@@ -96,11 +133,15 @@ class ArrowFileWriter:
 
 
 def rejects_batch(
-    batch: pa.RecordBatch, stage: str, reasons: Sequence[str], details: Sequence[str | None]
+    batch: pa.RecordBatch,
+    stage: str,
+    reasons: Sequence[str],
+    details: Sequence[str | None],
+    kind: RecordKind = Segments,
 ) -> pa.RecordBatch:
-    """Rows of a segment batch as reject rows with the stage, reasons and details."""
+    """Rows of a batch of `kind` as reject rows with the stage, reasons and details."""
     num_rows = batch.num_rows
-    columns = {name: batch.column(name) for name in ("segment_id", "source", "doc_id", "position", "lang", "text")}
+    columns = kind.reject_columns(batch)
     columns["stage"] = pa.array([stage] * num_rows, pa.string())
     columns["reason"] = pa.array(reasons, pa.string())
     columns["detail"] = pa.array(details, pa.string())
@@ -125,7 +166,13 @@ class StageCounter:
         return tuple(sorted(self.counts.items()))
 
 
-def rewrite_part(part: Part, stage: str, layout: BuildLayout, decide: Callable[[pa.RecordBatch], Decision]) -> Part:
+def rewrite_part(
+    part: Part,
+    stage: str,
+    layout: BuildLayout,
+    decide: Callable[[pa.RecordBatch], Decision],
+    kind: RecordKind = Segments,
+) -> Part:
     """Stream `part` through `decide`: kept rows to a new part of `stage`, dropped rows to its rejects.
 
     Rows are counted by the language they had when they entered the stage.
@@ -133,19 +180,24 @@ def rewrite_part(part: Part, stage: str, layout: BuildLayout, decide: Callable[[
     counter = StageCounter(stage)
     out_path = layout.part(stage, part.part_id)
     rejects = LazyRejectsWriter(layout.rejected(stage, part.part_id))
-    with ArrowFileWriter(out_path, SEGMENT_SCHEMA) as kept_writer, rejects:
-        for batch in read_batches(part.path):
+    with ArrowFileWriter(out_path, kind.schema) as kept_writer, rejects:
+        for batch in read_batches(part.path, kind.schema):
             decision = decide(batch)
             assert decision.batch.num_rows == batch.num_rows, f"{stage} changed the number of rows"
             dropped = pa.array([r is not None for r in decision.reasons], pa.bool_())
-            counter.add(batch.column("lang"), IN)
+            langs = kind.langs(batch)
+            counter.add(langs, IN)
             kept_writer.write(decision.batch.filter(pc.invert(dropped)))
-            counter.add(batch.column("lang").filter(pc.invert(dropped)), KEPT)
+            counter.add(langs.filter(pc.invert(dropped)), KEPT)
             if pc.any(dropped).as_py():
                 indices = [i for i, r in enumerate(decision.reasons) if r is not None]
                 details = decision.details or [None] * batch.num_rows
                 rejected = rejects_batch(
-                    batch.take(indices), stage, [decision.reasons[i] for i in indices], [details[i] for i in indices]
+                    batch.take(indices),
+                    stage,
+                    [decision.reasons[i] for i in indices],
+                    [details[i] for i in indices],
+                    kind,
                 )
                 rejects.write(rejected)
                 count_rejects(counter, rejected)
@@ -156,35 +208,49 @@ class RewritePart(beam.DoFn):
     """Rewrites each part through a batch decider: any picklable callable batch -> Decision, with an
     optional `setup()` that runs once per worker (to load a model, say)."""
 
-    def __init__(self, stage: str, decider: Callable[[pa.RecordBatch], Decision], layout: BuildLayout):
-        self.stage, self.decider, self.layout = stage, decider, layout
+    def __init__(
+        self,
+        stage: str,
+        decider: Callable[[pa.RecordBatch], Decision],
+        layout: BuildLayout,
+        kind: RecordKind = Segments,
+    ):
+        self.stage, self.decider, self.layout, self.kind = stage, decider, layout, kind
 
     def setup(self) -> None:
         if hasattr(self.decider, "setup"):
             self.decider.setup()
 
     def process(self, part: Part) -> Iterator[Part]:
-        yield rewrite_part(part, self.stage, self.layout, self.decider)
+        yield rewrite_part(part, self.stage, self.layout, self.decider, self.kind)
 
 
 class StageTransform(beam.PTransform):
-    """A corpus build stage over parts, configured by its section of the corpus config."""
+    """A corpus build stage over parts, configured by its section of the corpus config.
 
-    def __init__(self, config, layout: BuildLayout):
+    The same stage can run in more than one chain (monolingual text, bitext, document pairs): its
+    ledger rows and work files are then named `<chain>/<stage>`.
+    """
+
+    stage: str
+
+    def __init__(self, config, layout: BuildLayout, chain: str = ""):
         super().__init__()
         self.config, self.layout = config, layout
+        self.stage_name = f"{chain}/{self.stage}" if chain else self.stage
 
 
 class RewriteEachPart(StageTransform):
     """A stage that rewrites every part on its own through the batch decider `decider()` returns."""
 
-    stage: str
+    kind: RecordKind = Segments
 
     def decider(self) -> Callable[[pa.RecordBatch], Decision]:
         raise NotImplementedError
 
     def expand(self, parts):
-        return parts | "RewriteParts" >> beam.ParDo(RewritePart(self.stage, self.decider(), self.layout))
+        decider = RewritePart(self.stage_name, self.decider(), self.layout, self.kind)
+        return parts | "RewriteParts" >> beam.ParDo(decider)
 
 
 def count_rejects(counter: StageCounter, rejected: pa.RecordBatch) -> None:

@@ -8,8 +8,9 @@ from pipelines.languages import languages
 from pipelines.ledger import IN, KEPT, Ledger
 
 
-def stage_rows(ledger: Ledger) -> list[tuple[str, int, int, str]]:
-    """(stage, in, kept, dropped by reason) summed over languages, in stage order."""
+def stage_rows(ledger: Ledger) -> list[tuple[str, int, str, str]]:
+    """(stage, in, kept, dropped by reason) summed over languages, in stage order; a stage that changes
+    the unit of counting (sentence alignment) shows what it passes on beside what it keeps."""
     rows = []
     for stage in ledger.stages:
         dropped: dict[str, int] = {}
@@ -18,7 +19,9 @@ def stage_rows(ledger: Ledger) -> list[tuple[str, int, int, str]]:
                 for reason, n in row.dropped.items():
                     dropped[reason] = dropped.get(reason, 0) + n
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(dropped.items(), key=lambda kv: -kv[1]))
-        rows.append((stage, ledger.total(stage, IN), ledger.total(stage, KEPT), reasons or "-"))
+        kept, passed_on = ledger.total(stage, KEPT), ledger.passed_on(stage)
+        shown = f"{kept:,}" + (f" -> {passed_on:,} pairs" if passed_on != kept else "")
+        rows.append((stage, ledger.total(stage, IN), shown, reasons or "-"))
     return rows
 
 
@@ -27,7 +30,7 @@ def ledger_table(ledger: Ledger) -> Table:
     for name, justify in (("stage", "left"), ("in", "right"), ("kept", "right"), ("dropped by reason", "left")):
         table.add_column(name, justify=justify)
     for stage, num_in, num_kept, reasons in stage_rows(ledger):
-        table.add_row(stage, f"{num_in:,}", f"{num_kept:,}", reasons)
+        table.add_row(stage, f"{num_in:,}", num_kept, reasons)
     return table
 
 
@@ -39,4 +42,13 @@ def segments_table(segments_by_lang: dict[str, int]) -> Table:
     known = languages()
     for lang, n in sorted(segments_by_lang.items(), key=lambda kv: -kv[1]):
         table.add_row(lang, known[lang].name if lang in known else "", f"{n:,}", f"{n / total:.1%}")
+    return table
+
+
+def pairs_table(pairs_by_lang: dict[str, int]) -> Table:
+    table = Table(title="Sentence pairs written per language pair", title_justify="left")
+    for name, justify in (("pair", "left"), ("pairs", "right")):
+        table.add_column(name, justify=justify)
+    for pair, n in sorted(pairs_by_lang.items(), key=lambda kv: -kv[1]):
+        table.add_row(pair, f"{n:,}")
     return table

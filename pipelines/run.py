@@ -13,11 +13,11 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipelines import storage
 from pipelines.config import CorpusConfig
-from pipelines.corpus import BuildCorpus, stages
+from pipelines.corpus import BuildCorpus, flow
+from pipelines.inputs import Inputs, plan_inputs
 from pipelines.layout import BuildLayout
 from pipelines.ledger import KEPT, Ledger, LedgerError
 from pipelines.parts import count_rows
-from pipelines.read import plan_inputs
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class BuildResult:
     out_dir: str
     ledger: Ledger
     segments_by_lang: dict[str, int]
+    pairs_by_lang: dict[str, int]
     num_rejects: int
     seconds: float
 
@@ -64,51 +65,58 @@ def build_corpus(
     """Run the corpus build into `out_dir`; raises LedgerError if any record is unaccounted for."""
     started = time.monotonic()
     layout = BuildLayout(out_dir)
-    ranges = plan_inputs(config)
+    inputs = plan_inputs(config)
     prepare_output(layout, overwrite)
     metadata = {"corpus": config.name, "normalization": config.normalize.model_dump()}
-    log.info("corpus build %r: %d input parts from %d sources", config.name, len(ranges), len(config.sources))
+    log.info("corpus build %r: %d input parts from %d sources", config.name, len(inputs), len(config.sources))
     with beam.Pipeline(options=pipeline_options(pipeline_args)) as pipeline:
-        _ = pipeline | "BuildCorpus" >> BuildCorpus(config, ranges, layout, metadata)
+        _ = pipeline | "BuildCorpus" >> BuildCorpus(config, inputs, layout, metadata)
     counts = {tuple(key): n for key, n in json.loads(storage.read_bytes(layout.counts))}
-    ledger = Ledger(stages(config), counts)
+    ledger = Ledger(flow(config, inputs), counts)
     ledger.check()
-    segments_by_lang, num_rejects = _count_outputs(layout)
-    _check_outputs(ledger, segments_by_lang, num_rejects)
+    segments_by_lang, pairs_by_lang = _count_rows_by(layout.segments, "lang="), _count_rows_by(layout.bitext, "pair=")
+    num_rejects = sum(count_rows(info.path) for info in _arrow_files(layout.rejects))
+    _check_outputs(ledger, sum(segments_by_lang.values()) + sum(pairs_by_lang.values()), num_rejects)
     storage.flush_to_disk(out_dir)
     storage.write_bytes(layout.ledger, ledger.dumps().encode())
     # corpus.json is written last: its presence marks a complete build.
-    storage.write_bytes(layout.metadata, _metadata(config, ledger, segments_by_lang, num_rejects).encode())
+    metadata = _metadata(config, ledger, segments_by_lang, pairs_by_lang, num_rejects)
+    storage.write_bytes(layout.metadata, metadata.encode())
     if not keep_work:
         storage.delete_tree(layout.work)
-    return BuildResult(out_dir, ledger, segments_by_lang, num_rejects, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return BuildResult(out_dir, ledger, segments_by_lang, pairs_by_lang, num_rejects, seconds)
 
 
-def _count_outputs(layout: BuildLayout) -> tuple[dict[str, int], int]:
-    """Rows actually on disk: segments per language, and rejects."""
-    segments: Counter = Counter()
-    for info in _arrow_files(layout.segments):
-        lang = info.path.split("lang=")[-1].split("/")[0]
-        segments[lang] += count_rows(info.path)
-    rejects = sum(count_rows(info.path) for info in _arrow_files(layout.rejects))
-    return dict(sorted(segments.items())), rejects
+def _count_rows_by(directory: str, partition: str) -> dict[str, int]:
+    """Rows actually on disk in a partitioned output directory, per partition value."""
+    rows: Counter = Counter()
+    for info in _arrow_files(directory):
+        rows[info.path.split(partition)[-1].split("/")[0]] += count_rows(info.path)
+    return dict(sorted(rows.items()))
 
 
 def _arrow_files(directory: str) -> list[storage.FileInfo]:
     return storage.match(storage.join(directory, "**", "*.arrow"), allow_empty=True)
 
 
-def _check_outputs(ledger: Ledger, segments_by_lang: dict[str, int], num_rejects: int) -> None:
+def _check_outputs(ledger: Ledger, num_written: int, num_rejects: int) -> None:
     """The files on disk hold exactly what the ledger says was kept and dropped."""
-    kept = ledger.total(ledger.stages[-1], KEPT)
-    if sum(segments_by_lang.values()) != kept or num_rejects != ledger.total_dropped():
+    kept = sum(ledger.total(stage, KEPT) for stage in ledger.stages if stage.endswith("write"))
+    if num_written != kept or num_rejects != ledger.total_dropped():
         raise LedgerError(
-            f"output files hold {sum(segments_by_lang.values())} segments and {num_rejects} rejects, "
-            f"but the ledger counts {kept} kept and {ledger.total_dropped()} dropped"
+            f"output files hold {num_written} records and {num_rejects} rejects, "
+            f"but the ledger counts {kept} written and {ledger.total_dropped()} dropped"
         )
 
 
-def _metadata(config: CorpusConfig, ledger: Ledger, segments_by_lang: dict[str, int], num_rejects: int) -> str:
+def _metadata(
+    config: CorpusConfig,
+    ledger: Ledger,
+    segments_by_lang: dict[str, int],
+    pairs_by_lang: dict[str, int],
+    num_rejects: int,
+) -> str:
     return json.dumps(
         {
             "kind": "xlmforge.corpus",
@@ -117,11 +125,24 @@ def _metadata(config: CorpusConfig, ledger: Ledger, segments_by_lang: dict[str, 
             "normalization": config.normalize.model_dump(),
             "segments_by_lang": segments_by_lang,
             "num_segments": sum(segments_by_lang.values()),
+            "pairs_by_lang": pairs_by_lang,
+            "num_pairs": sum(pairs_by_lang.values()),
             "num_rejects": num_rejects,
             "ledger_balanced": not ledger.imbalances(),
         },
         indent=2,
     )
+
+
+def parts_per_stage(config: CorpusConfig, inputs: Inputs) -> dict[str, int]:
+    """How many parts each stage that writes parts will write (the write stages write none)."""
+    per_chain = {"bitext": len(inputs.bitext), "docpairs": len(inputs.docpairs)}
+    per_chain["pairs"] = per_chain["bitext"] + per_chain["docpairs"]
+    return {
+        stage: per_chain.get(stage.split("/")[0], len(inputs.text)) if "/" in stage else len(inputs.text)
+        for stage in flow(config, inputs)
+        if not stage.endswith("write")
+    }
 
 
 def stage_progress(layout: BuildLayout, stage_names: list[str]) -> dict[str, int]:

@@ -1,38 +1,27 @@
-"""Building segment and reject record batches row by row, and the stable segment id."""
+"""Building record batches row by row, and the stable record id."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import xxhash
 
-from schemas.records import REJECT_SCHEMA, SEGMENT_SCHEMA
-
 
 def segment_id(source: str, doc_id: str, position: int) -> int:
-    """A stable 64-bit id from where the segment comes from (the same on every machine and run)."""
+    """A stable 64-bit id from where a record comes from (the same on every machine and run)."""
     return xxhash.xxh3_64_intdigest(f"{source}\0{doc_id}\0{position}".encode())
 
 
-class SegmentBatchBuilder:
-    """Accumulates rows column by column and hands them out as record batches."""
+class RowBatcher:
+    """Accumulates rows of `schema` column by column and hands them out as record batches."""
 
-    def __init__(self, rejects: bool = False):
-        self.schema = REJECT_SCHEMA if rejects else SEGMENT_SCHEMA
-        self._columns: dict[str, list] = {name: [] for name in self.schema.names}
+    def __init__(self, schema: pa.Schema):
+        self.schema = schema
+        self._columns: dict[str, list] = {name: [] for name in schema.names}
 
     def __len__(self) -> int:
-        return len(self._columns["segment_id"])
+        return len(next(iter(self._columns.values())))
 
-    def add(self, segment_id: int, source: str, doc_id: str, position: int, lang: str, text: str, **rest) -> None:
-        row = {
-            "segment_id": segment_id,
-            "source": source,
-            "doc_id": doc_id,
-            "position": position,
-            "lang": lang,
-            "text": text,
-            **rest,
-        }
+    def add(self, **row) -> None:
         for name, values in self._columns.items():
             values.append(row.get(name))
 

@@ -1,3 +1,4 @@
+import re
 import textwrap
 
 import pytest
@@ -103,3 +104,35 @@ def test_duplicate_source_names_are_rejected():
         CorpusConfig(
             sources=[{"name": "a", "path": "x", "language": "deu"}, {"name": "a", "path": "y", "language": "fra"}]
         )
+
+
+def test_bitext_and_document_pair_sources(tmp_path):
+    config = load_corpus_config(
+        write(
+            tmp_path,
+            """
+        sources:
+          - {name: tatoeba, kind: bitext, path: t/deu.tsv, languages: [deu, eng], src_column: text, tgt_column: eng}
+          - {name: europarl, kind: bitext, format: moses, path: e/ep.de, tgt_path: e/ep.en, languages: [deu, eng]}
+          - {name: news, kind: docpairs, path: d/deu/*.txt, tgt_path: d/eng/*.txt, languages: [deu, eng]}
+    """,
+        )
+    )
+    kinds = [(s.kind, s.format, s.pair) for s in config.sources]
+    assert kinds == [("bitext", "tsv", "deu-eng"), ("bitext", "moses", "deu-eng"), ("docpairs", "files", "deu-eng")]
+    assert config.sources[1].tgt_path == str(tmp_path / "e" / "ep.en")
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{name: m, kind: bitext, format: moses, path: a.de, languages: [deu, eng]}", "tgt_path names the target-side"),
+        ("{name: p, kind: bitext, path: a.tsv, languages: [deu, deu]}", "two different languages"),
+        ("{name: p, kind: bitext, path: a.tsv, languages: [deu, xx]}", "unknown language code 'xx'"),
+        ("{name: p, kind: bitext, path: a.tsv, langauges: [deu, eng]}", "did you mean 'languages'?"),
+        ("{name: p, kind: parallel, path: a.tsv}", "kind must be mono, bitext or docpairs"),
+    ],
+)
+def test_pair_source_mistakes(tmp_path, source, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_corpus_config(write(tmp_path, f"sources: [{source}]"))

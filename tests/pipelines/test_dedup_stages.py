@@ -5,7 +5,8 @@ from parts_fixtures import rejects_of, rows_of, write_part
 
 from pipelines.config import ExactDedupConfig, NearDedupConfig
 from pipelines.dedup import PartKeys, pair_with_group_minimum
-from pipelines.dedup_exact import DropExactDuplicates, comparison_key
+from pipelines.comparison import comparison_key
+from pipelines.dedup_exact import DropExactDuplicates
 from pipelines.dedup_near import DropNearDuplicates
 
 LONG = "The committee said on Tuesday that the new rules would apply to all members from next year"

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.ledger import DROPPED, IN, KEPT, Ledger, LedgerError, merge_counts
+from pipelines.ledger import DROPPED, IN, KEPT, OUT, Ledger, LedgerError, chain, merge_counts
 
 STAGES = ["read", "dedup", "filters"]
 LANGS = ["deu", "fra", "und"]
@@ -27,7 +27,7 @@ def balanced_counts(draw):
 
 @given(balanced_counts())
 def test_balanced_counts_pass_and_round_trip(counts):
-    ledger = Ledger(STAGES, counts)
+    ledger = Ledger(chain(*STAGES), counts)
     ledger.check()
     again = Ledger.from_json(ledger.to_json())
     assert again.rows() == ledger.rows() and ledger.to_json()["balanced"]
@@ -46,7 +46,7 @@ def test_any_lost_or_invented_record_is_detected(counts, stage, lang, outcome, d
         delta = 1
     counts[(stage, lang, outcome)] += delta
     with pytest.raises(LedgerError, match="does not balance"):
-        Ledger(STAGES, counts).check()
+        Ledger(chain(*STAGES), counts).check()
 
 
 @given(
@@ -70,9 +70,29 @@ def test_language_changes_balance_in_total_across_stages():
         ("filters", "deu", KEPT): 2,
         ("filters", "fra", KEPT): 1,
     }
-    Ledger(["lid", "filters"], counts).check()
+    Ledger(chain("lid", "filters"), counts).check()
 
 
 def test_unknown_stage_is_an_error():
     with pytest.raises(LedgerError, match="unknown stages"):
-        Ledger(["read"], {("other", "deu", IN): 1})
+        Ledger(chain("read"), {("other", "deu", IN): 1})
+
+
+def test_flows_merge_and_change_units():
+    """Two chains feed one stage; alignment takes in sentences and passes on pairs."""
+    flow = {"bitext/read": [], "docpairs/align": [], "pairs/filters": ["bitext/read", "docpairs/align"]}
+    counts = {
+        ("bitext/read", "deu-eng", IN): 5, ("bitext/read", "deu-eng", KEPT): 4,
+        ("bitext/read", "deu-eng", DROPPED + "x"): 1,
+        ("docpairs/align", "deu", IN): 6, ("docpairs/align", "deu", KEPT): 5,
+        ("docpairs/align", "deu", DROPPED + "y"): 1,
+        ("docpairs/align", "eng", IN): 4, ("docpairs/align", "eng", KEPT): 4, ("docpairs/align", "deu-eng", OUT): 3,
+        ("pairs/filters", "deu-eng", IN): 7, ("pairs/filters", "deu-eng", KEPT): 7,
+    }  # fmt: skip
+    ledger = Ledger(flow, counts)
+    ledger.check()
+    assert ledger.passed_on("docpairs/align") == 3 and Ledger.from_json(ledger.to_json()).rows() == ledger.rows()
+    counts[("pairs/filters", "deu-eng", IN)] = 8
+    counts[("pairs/filters", "deu-eng", KEPT)] = 8
+    with pytest.raises(LedgerError, match="passed on 7 records but 'pairs/filters' took in 8"):
+        Ledger(flow, counts).check()

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from pipelines.config import CorpusConfig, NormalizeConfig
-from pipelines.dedup_exact import comparison_key
+from pipelines.comparison import comparison_key
 from pipelines.dedup_near import jaccard
 from pipelines.minhash import shingles
 from pipelines.normalize import normalize_text

@@ -10,7 +10,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from parts_fixtures import rejects_of, rows_of
 
 from pipelines.config import CorpusConfig, ReadConfig
-from pipelines.read import ReadSegments, plan_inputs
+from pipelines.inputs import plan_inputs
+from pipelines.read import ReadSegments
 
 
 def read(tmp_path, layout, make_pipeline, files: dict[str, bytes], pattern="*", read_config=None, **source):
@@ -23,7 +24,7 @@ def read(tmp_path, layout, make_pipeline, files: dict[str, bytes], pattern="*", 
         sources=[{"name": "src", "path": str(data / pattern), "language": "deu", **source}],
         read=read_config or ReadConfig(),
     )
-    ranges = plan_inputs(config)
+    ranges = plan_inputs(config).text
     with make_pipeline() as p:
         parts = p | beam.Create(ranges) | ReadSegments(config.read, layout)
         assert_that(parts | beam.Map(lambda part: part.part_id), equal_to([r.part_id for r in ranges]))

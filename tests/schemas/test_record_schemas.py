@@ -24,3 +24,9 @@ def test_check_schema_names_the_file_and_the_problem():
     renamed = pa.schema([f.with_name("x" + f.name) for f in SEGMENT_SCHEMA], metadata=SEGMENT_SCHEMA.metadata)
     with pytest.raises(ValueError, match="columns do not match"):
         check_schema(renamed, SEGMENT_SCHEMA, "cols.arrow")
+
+
+def test_bitext_record_matches_schema():
+    from schemas.bitext import BITEXT_SCHEMA, BitextPair
+
+    assert [f.name for f in dataclasses.fields(BitextPair)] == BITEXT_SCHEMA.names

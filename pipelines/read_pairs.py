@@ -1,0 +1,201 @@
+"""Read + decode for parallel text: bitext files into parts of sentence pairs, and document pairs into
+parts of sentences (both sides, each under its language) for alignment.
+
+Bitext: TSV columns, Moses-style line-aligned file pairs read side by side, or JSONL with a field per
+side. Document pairs: same-named files under two directories, or JSONL with both documents; each side
+is split into sentences with the script-aware splitter.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+
+import apache_beam as beam
+
+from pipelines.config import ReadConfig
+from pipelines.inputs import PairInput
+from pipelines.layout import BuildLayout
+from pipelines.lines import REJECT_TEXT_CHARS, BadLine, FileRange, TextLine, decoded_lines
+from pipelines.part_writer import PartWriter
+from pipelines.parts import Pairs, Part, Segments
+from pipelines.segments import segment_id
+from pipelines.sentences import split_sentences
+
+BITEXT_READ = "bitext/read"
+DOCPAIRS_READ = "docpairs/read"
+
+
+class _PairReader:
+    """Reads one bitext input into a part of sentence pairs."""
+
+    def __init__(self, item: PairInput, out: PartWriter):
+        self.item, self.out, self.source = item, out, item.source
+        self.src_lang, self.tgt_lang = item.source.languages
+
+    def read(self, read: ReadConfig) -> None:
+        if self.source.format == "moses":
+            self._read_side_by_side(read)
+            return
+        for line in decoded_lines(self.item.file, read):
+            doc_id = f"{self.item.file.relpath}@{line.offset}"
+            if isinstance(line, BadLine):
+                self._reject(doc_id, line.text, line.reason, line.detail, line.offset)
+            elif line.offset == 0 and self.item.has_header or not line.text.strip():
+                continue
+            elif self.source.format == "jsonl":
+                self._json_pair(doc_id, line)
+            else:
+                self._tsv_pair(doc_id, line)
+
+    def _tsv_pair(self, doc_id: str, line: TextLine) -> None:
+        fields = line.text.split("\t")
+        src_column, tgt_column = self.item.columns
+        if max(src_column, tgt_column) >= len(fields):
+            detail = f"{len(fields)} tab-separated columns, columns {src_column} and {tgt_column} wanted"
+            self._reject(doc_id, line.text[:REJECT_TEXT_CHARS], "missing_column", detail, line.offset)
+        else:
+            self._pair(doc_id, 0, fields[src_column], fields[tgt_column])
+
+    def _json_pair(self, doc_id: str, line: TextLine) -> None:
+        try:
+            record = json.loads(line.text)
+        except json.JSONDecodeError as err:
+            self._reject(doc_id, line.text[:REJECT_TEXT_CHARS], "bad_json", str(err), line.offset)
+            return
+        fields = (self.source.src_field, self.source.tgt_field)
+        texts = [record.get(f) if isinstance(record, dict) else None for f in fields]
+        if not all(isinstance(t, str) for t in texts):
+            detail = f"no string fields {fields[0]!r} and {fields[1]!r} in the JSON object"
+            self._reject(doc_id, line.text[:REJECT_TEXT_CHARS], "missing_field", detail, line.offset)
+        else:
+            self._pair(doc_id, 0, *texts)
+
+    def _read_side_by_side(self, read: ReadConfig) -> None:
+        """A Moses file pair: line i of one file translates line i of the other."""
+        doc_id = self.item.file.relpath
+        sides = zip(decoded_lines(self.item.file, read), decoded_lines(self.item.tgt_file, read))
+        for number, (src, tgt) in enumerate(itertools.chain(sides, [(None, None)])):
+            if src is None or tgt is None:
+                return
+            bad = next((line for line in (src, tgt) if isinstance(line, BadLine)), None)
+            if bad is not None:
+                side = "source" if bad is src else "target"
+                self._reject(f"{doc_id}:{number}", bad.text, bad.reason, f"{side} side: {bad.detail}", bad.offset)
+            else:
+                self._pair(doc_id, number, src.text, tgt.text)
+
+    def _pair(self, doc_id: str, position: int, src: str, tgt: str) -> None:
+        name = self.source.name
+        self.out.add(
+            self.source.pair, pair_id=segment_id(name, doc_id, position), source=name, doc_id=doc_id, position=position,
+            src_lang=self.src_lang, tgt_lang=self.tgt_lang, src_text=src, tgt_text=tgt,
+        )  # fmt: skip
+
+    def _reject(self, doc_id: str, text: str, reason: str, detail: str, offset: int) -> None:
+        where = {"file": self.item.file.path, "offset": offset}
+        self.out.reject(self.source.name, doc_id, self.source.pair, text, reason, detail, **where)
+
+
+class _DocumentPairReader:
+    """Reads document pairs into a part of their sentences: the source side, then the target side."""
+
+    def __init__(self, item: PairInput, out: PartWriter):
+        self.item, self.out, self.source = item, out, item.source
+
+    def read(self, read: ReadConfig) -> None:
+        if self.source.format == "files":
+            texts = [self._file_text(file, lang, read) for lang, file in self._sides()]
+            self._document_pair(self.item.file.relpath, *texts)
+            return
+        for line in decoded_lines(self.item.file, read):
+            doc_id = f"{self.item.file.relpath}@{line.offset}"
+            if isinstance(line, BadLine):
+                self._reject(doc_id, self.source.pair, line.text, line.reason, line.detail, line.offset)
+            elif line.text.strip():
+                self._json_document_pair(doc_id, line)
+
+    def _sides(self) -> list[tuple[str, FileRange]]:
+        return list(zip(self.source.languages, (self.item.file, self.item.tgt_file)))
+
+    def _file_text(self, file: FileRange, lang: str, read: ReadConfig) -> str:
+        """The whole document; lines that cannot be read are rejected, the rest is kept."""
+        lines = []
+        for line in decoded_lines(file, read):
+            if isinstance(line, BadLine):
+                self._reject(f"{file.relpath}@{line.offset}", lang, line.text, line.reason, line.detail, line.offset)
+            else:
+                lines.append(line.text)
+        return "\n".join(lines)
+
+    def _json_document_pair(self, doc_id: str, line: TextLine) -> None:
+        try:
+            record = json.loads(line.text)
+        except json.JSONDecodeError as err:
+            self._reject(doc_id, self.source.pair, line.text[:REJECT_TEXT_CHARS], "bad_json", str(err), line.offset)
+            return
+        fields = (self.source.src_field, self.source.tgt_field)
+        texts = [record.get(f) if isinstance(record, dict) else None for f in fields]
+        if not all(isinstance(t, str) for t in texts):
+            detail = f"no string fields {fields[0]!r} and {fields[1]!r} in the JSON object"
+            self._reject(doc_id, self.source.pair, line.text[:REJECT_TEXT_CHARS], "missing_field", detail, line.offset)
+            return
+        doc = record.get(self.source.id_field) if self.source.id_field else None
+        self._document_pair(str(doc) if doc is not None else doc_id, *texts)
+
+    def _document_pair(self, doc_id: str, src: str, tgt: str) -> None:
+        sides = [(lang, split_sentences(text, lang)) for lang, text in zip(self.source.languages, (src, tgt))]
+        empty = [lang for lang, sentences in sides if not sentences]
+        if empty:
+            # Without both sides there is nothing to align: every sentence of the other side goes too.
+            for lang, sentences in sides:
+                detail = f"the {'/'.join(empty)} side of the document pair is empty"
+                for text in sentences or [""]:
+                    self._reject(doc_id, lang, text[:REJECT_TEXT_CHARS], "empty_document", detail, -1)
+            return
+        name = self.source.name
+        for lang, sentences in sides:
+            for position, text in enumerate(sentences):
+                self.out.add(
+                    lang, segment_id=segment_id(f"{name}/{lang}", doc_id, position), source=name, doc_id=doc_id,
+                    position=position, lang=lang, text=text,
+                )  # fmt: skip
+
+    def _reject(self, doc_id: str, lang: str, text: str, reason: str, detail: str, offset: int) -> None:
+        self.out.reject(self.source.name, doc_id, lang, text, reason, detail, file=self.item.file.path, offset=offset)
+
+
+class _ReadPairInput(beam.DoFn):
+    def __init__(self, read: ReadConfig, layout: BuildLayout, documents: bool):
+        self.read, self.layout, self.documents = read, layout, documents
+
+    def process(self, item: PairInput) -> Iterator[Part]:
+        kind, stage, reader = (Segments, DOCPAIRS_READ, _DocumentPairReader) if self.documents else (
+            Pairs, BITEXT_READ, _PairReader)  # fmt: skip
+        with PartWriter(kind, stage, self.layout, item.part_id) as out:
+            reader(item, out).read(self.read)
+            yield out.close()
+
+
+class ReadPairs(beam.PTransform):
+    """Read bitext inputs into parts of sentence pairs; unreadable lines become rejects."""
+
+    documents = False
+
+    def __init__(self, read: ReadConfig, layout: BuildLayout):
+        super().__init__()
+        self.read, self.layout = read, layout
+
+    def expand(self, inputs):
+        return (
+            inputs
+            | "SpreadInputs" >> beam.Reshuffle()
+            | "ReadInputs" >> beam.ParDo(_ReadPairInput(self.read, self.layout, self.documents))
+        )
+
+
+class ReadDocumentPairs(ReadPairs):
+    """Read document pairs and split both sides into sentences, ready to be aligned."""
+
+    documents = True
