@@ -128,7 +128,7 @@ class DropDuplicatePairs(StageTransform):
 
     def expand(self, parts):
         keep_one = DropDuplicateKeys(
-            self.keys_of, self.config.num_partitions, self.stage_name, self.reason, self.layout, Pairs
+            self.keys_of, self.config.num_partitions, self.stage_name, self.reason, self.layout, Pairs, self.existing
         )
         return parts | "KeepOnePerKey" >> keep_one
 

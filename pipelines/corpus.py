@@ -10,10 +10,13 @@ Three chains share the stages they have in common:
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 from collections import Counter
 
 import apache_beam as beam
+import xxhash
 
 from pipelines import storage
 from pipelines.align_documents import AlignDocumentPairs
@@ -42,12 +45,12 @@ from pipelines.write import WriteSegments
 BITEXT, DOCPAIRS, PAIRS = "bitext", "docpairs", "pairs"
 
 
-def _text_stages(config: CorpusConfig, layout: BuildLayout) -> list[StageTransform]:
+def _text_stages(config: CorpusConfig, layout: BuildLayout, existing=None) -> list[StageTransform]:
     stages = [NormalizeSegments(config.normalize, layout)]
     if config.exact_dedup.enabled:
-        stages.append(DropExactDuplicates(config.exact_dedup, layout))
+        stages.append(DropExactDuplicates(config.exact_dedup, layout, existing=existing))
     if config.near_dedup.enabled:
-        stages.append(DropNearDuplicates(config.near_dedup, layout))
+        stages.append(DropNearDuplicates(config.near_dedup, layout, existing=existing))
     if config.language_id.enabled:
         stages.append(IdentifyLanguage(config.language_id, layout))
     return stages + [ApplyQualityFilters(config.filters, layout)]
@@ -68,14 +71,36 @@ def _docpair_stages(config: CorpusConfig, layout: BuildLayout) -> list[StageTran
     return stages + [AlignDocumentPairs(config.align, layout, languages, DOCPAIRS)]
 
 
-def _pair_stages(config: CorpusConfig, layout: BuildLayout) -> list[StageTransform]:
+def _pair_stages(config: CorpusConfig, layout: BuildLayout, existing=None) -> list[StageTransform]:
     stages = [ApplyBitextFilters(config.bitext_filters, layout, PAIRS)]
     if config.pair_dedup.enabled:
-        stages.append(DropDuplicatePairs(config.pair_dedup, layout, PAIRS))
-        if config.pair_dedup.repeated_sides:
-            stages += [DropRepeatedSources(config.pair_dedup, layout, PAIRS),
-                       DropRepeatedTargets(config.pair_dedup, layout, PAIRS)]  # fmt: skip
+        dedup = [DropDuplicatePairs] + (
+            [DropRepeatedSources, DropRepeatedTargets] if config.pair_dedup.repeated_sides else []
+        )
+        stages += [stage(config.pair_dedup, layout, PAIRS, existing) for stage in dedup]
     return stages
+
+
+@dataclasses.dataclass(frozen=True)
+class ExistingParts:
+    """The outputs of earlier builds that a build extends: new records are deduplicated against them."""
+
+    segments: list[Part] = dataclasses.field(default_factory=list)
+    pairs: list[Part] = dataclasses.field(default_factory=list)
+
+
+def existing_parts(base_dirs: list[str]) -> ExistingParts:
+    """The segment and pair files of complete corpus builds; ValueError naming a directory that is not one."""
+    segments, pairs = [], []
+    for number, base in enumerate(base_dirs):
+        layout = BuildLayout(base)
+        if not storage.exists(layout.metadata):
+            raise ValueError(f"{base}: not a complete corpus build (it has no {os.path.basename(layout.metadata)})")
+        for found, directory in ((segments, layout.segments), (pairs, layout.bitext)):
+            for info in storage.match(storage.join(directory, "**", "*.arrow"), allow_empty=True):
+                part_id = f"existing-{number}-{xxhash.xxh3_64_hexdigest(info.path.encode())}"
+                found.append(Part(part_id, info.path, 0, existing=True))
+    return ExistingParts(segments, pairs)
 
 
 def flow(config: CorpusConfig, inputs: Inputs) -> Flow:
@@ -132,9 +157,15 @@ class BuildCorpus(beam.PTransform):
     """Read, normalize, deduplicate, identify language, filter and write text; read, align, filter and
     deduplicate parallel text."""
 
-    def __init__(self, config: CorpusConfig, inputs: Inputs, layout: BuildLayout, metadata: dict):
+    def __init__(
+        self, config: CorpusConfig, inputs: Inputs, layout: BuildLayout, metadata: dict, existing: ExistingParts
+    ):
         super().__init__()
-        self.config, self.inputs, self.layout, self.metadata = config, inputs, layout, metadata
+        self.config, self.inputs, self.layout, self.metadata, self.existing = config, inputs, layout, metadata, existing
+
+    def _existing(self, pbegin, parts: list[Part], label: str):
+        """Parts of earlier builds as a PCollection, or None when this build extends nothing."""
+        return pbegin | label >> beam.Create(parts) if parts else None
 
     def expand(self, pbegin):
         config, layout, inputs = self.config, self.layout, self.inputs
@@ -142,7 +173,8 @@ class BuildCorpus(beam.PTransform):
         if inputs.text:
             parts = pbegin | "PlanText" >> beam.Create(inputs.text) | "ReadText" >> ReadSegments(config.read, layout)
             outputs.append(parts)
-            parts = _run(parts, _text_stages(config, layout), outputs)
+            existing = self._existing(pbegin, self.existing.segments, "ExistingSegments")
+            parts = _run(parts, _text_stages(config, layout, existing), outputs)
             outputs.append(parts | "WriteSegments" >> WriteSegments(layout, self.metadata))
         pairs = []
         if inputs.bitext:
@@ -158,7 +190,8 @@ class BuildCorpus(beam.PTransform):
             outputs.append(parts)
             pairs.append(_run(parts, _docpair_stages(config, layout), outputs))
         if pairs:
-            parts = _run(pairs | "AllPairs" >> beam.Flatten(), _pair_stages(config, layout), outputs)
+            existing = self._existing(pbegin, self.existing.pairs, "ExistingPairs")
+            parts = _run(pairs | "AllPairs" >> beam.Flatten(), _pair_stages(config, layout, existing), outputs)
             write = WriteSegments(layout, self.metadata, Pairs, f"{PAIRS}/write")
             outputs.append(parts | "WritePairs" >> write)
         return (

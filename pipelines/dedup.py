@@ -6,6 +6,9 @@ key is kept and the others are listed as duplicates; the lists go back to their 
 join on the part id. Only keys are shuffled, never texts, and no pair of segments is ever compared
 outside its key group, so the cost grows linearly with the corpus. The keeper is chosen by segment
 id, not by arrival order, so every runner picks the same one.
+
+Parts of earlier builds can take part as `existing` parts: their records always win (an incremental
+build deduplicates new text against the corpus it extends) and they are never rewritten.
 """
 
 from __future__ import annotations
@@ -29,16 +32,17 @@ class PartKeys:
     part_id: str
     keys: np.ndarray  # uint64
     segment_ids: np.ndarray  # uint64
+    existing: bool = False
 
 
 def partition_keys(
-    part_id: str, keys: np.ndarray, segment_ids: np.ndarray, num_partitions: int
+    part: Part, keys: np.ndarray, segment_ids: np.ndarray, num_partitions: int
 ) -> Iterator[tuple[int, PartKeys]]:
     """Split a part's keys by key hash partition, as (partition, PartKeys) elements."""
     partitions = (keys % np.uint64(num_partitions)).astype(np.int64)
     for p in np.unique(partitions):
         mask = partitions == p
-        yield int(p), PartKeys(part_id, keys[mask], segment_ids[mask])
+        yield int(p), PartKeys(part.part_id, keys[mask], segment_ids[mask], part.existing)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,16 +57,18 @@ class GroupPairs:
 
 
 def pair_with_group_minimum(groups: Iterable[PartKeys]) -> GroupPairs:
-    """Within one partition, pair every segment that shares a key with a smaller segment id with the smallest."""
+    """Within one partition, pair every new record that shares a key with another with the group's
+    keeper: an existing record if there is one, else the smallest id."""
     groups = list(groups)
     keys = np.concatenate([g.keys for g in groups])
     segment_ids = np.concatenate([g.segment_ids for g in groups])
     owners = np.concatenate([np.full(len(g.keys), i) for i, g in enumerate(groups)])
-    order = np.lexsort((segment_ids, keys))
-    keys, segment_ids, owners = keys[order], segment_ids[order], owners[order]
+    is_new = np.concatenate([np.full(len(g.keys), not g.existing) for g in groups])
+    order = np.lexsort((segment_ids, is_new, keys))
+    keys, segment_ids, owners, is_new = keys[order], segment_ids[order], owners[order], is_new[order]
     starts_group = np.r_[True, keys[1:] != keys[:-1]]
     first_of_group = np.maximum.accumulate(np.where(starts_group, np.arange(len(keys)), 0))
-    member = ~starts_group
+    member = ~starts_group & is_new
     minimum = first_of_group[member]
     return GroupPairs(
         [g.part_id for g in groups], segment_ids[member], owners[member], segment_ids[minimum], owners[minimum]
@@ -88,7 +94,7 @@ class _DropListedInPart(beam.DoFn):
 
     def process(self, element: tuple[str, dict]) -> Iterator[Part]:
         _, joined = element
-        (part,) = joined["part"]
+        (part,) = joined["part"]  # every part of the stage, with or without duplicates listed
         lists = list(joined["duplicates"])
         duplicates = np.unique(np.concatenate(lists)) if lists else np.empty(0, np.uint64)
         decide = functools.partial(
@@ -113,7 +119,7 @@ class _KeysOfPart(beam.DoFn):
             keys.append(self.keys_of(batch))
             ids.append(batch.column(self.kind.id_column).to_numpy())
         if keys:
-            yield from partition_keys(part.part_id, np.concatenate(keys), np.concatenate(ids), self.num_partitions)
+            yield from partition_keys(part, np.concatenate(keys), np.concatenate(ids), self.num_partitions)
 
 
 def key_by_part_id(part: Part) -> tuple[str, Part]:
@@ -135,8 +141,14 @@ class DropListedRecords(beam.PTransform):
         )
 
 
+def with_existing(parts, existing, label: str = "WithExistingParts"):
+    """`parts` together with the `existing` parts of earlier builds (if any)."""
+    return parts if existing is None else (parts, existing) | label >> beam.Flatten()
+
+
 class DropDuplicateKeys(beam.PTransform):
-    """Among records whose `keys_of(batch)` 64-bit keys are equal, keep the smallest id; reject the others."""
+    """Among records whose `keys_of(batch)` 64-bit keys are equal, keep the smallest id (or an existing
+    record); reject the others."""
 
     def __init__(
         self,
@@ -146,14 +158,15 @@ class DropDuplicateKeys(beam.PTransform):
         reason: str,
         layout: BuildLayout,
         kind: RecordKind = Segments,
+        existing=None,
     ):
         super().__init__()
         self.keys_of, self.num_partitions, self.kind = keys_of, num_partitions, kind
-        self.stage, self.reason, self.layout = stage, reason, layout
+        self.stage, self.reason, self.layout, self.existing = stage, reason, layout, existing
 
     def expand(self, parts):
         duplicates = (
-            parts
+            with_existing(parts, self.existing)
             | "HashKeys" >> beam.ParDo(_KeysOfPart(self.keys_of, self.num_partitions, self.kind))
             | "GroupByKeyPartition" >> beam.GroupByKey()
             | "ListDuplicates" >> beam.FlatMap(list_duplicates)

@@ -24,5 +24,7 @@ class DropExactDuplicates(StageTransform):
     stage = STAGE
 
     def expand(self, parts):
-        keep_one = DropDuplicateKeys(text_keys, self.config.num_partitions, self.stage_name, REASON, self.layout)
+        keep_one = DropDuplicateKeys(
+            text_keys, self.config.num_partitions, self.stage_name, REASON, self.layout, existing=self.existing
+        )
         return parts | "KeepOnePerText" >> keep_one

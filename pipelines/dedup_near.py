@@ -22,6 +22,7 @@ from pipelines.dedup import (
     key_by_part_id,
     pair_with_group_minimum,
     partition_keys,
+    with_existing,
 )
 from pipelines.minhash import MinHasher, band_keys, band_layout, shingle_sets
 from pipelines.parts import Part, StageTransform, read_batches
@@ -73,9 +74,7 @@ class _BandKeys(beam.DoFn):
             keys.append(band_keys(signatures, self.num_bands, self.rows_per_band).ravel())
             ids.append(np.repeat(batch.column("segment_id").to_numpy()[enough], self.num_bands))
         if keys:
-            yield from partition_keys(
-                part.part_id, np.concatenate(keys), np.concatenate(ids), self.config.num_partitions
-            )
+            yield from partition_keys(part, np.concatenate(keys), np.concatenate(ids), self.config.num_partitions)
 
 
 def request_shingles(element: tuple[int, list[PartKeys]]) -> Iterator[tuple[str, ShingleRequests]]:
@@ -158,14 +157,16 @@ class DropNearDuplicates(StageTransform):
     stage = STAGE
 
     def expand(self, parts):
+        # Existing parts of earlier builds take part in the matching, never in the rewriting.
+        compared = with_existing(parts, self.existing)
         requests = (
-            parts
+            compared
             | "MinHashBandKeys" >> beam.ParDo(_BandKeys(self.config))
             | "GroupByBandPartition" >> beam.GroupByKey()
             | "PairWithBucketMinimum" >> beam.FlatMap(request_shingles)
         )
         duplicates = (
-            {"part": parts | "KeyByPartId" >> beam.Map(key_by_part_id), "requests": requests}
+            {"part": compared | "KeyByPartId" >> beam.Map(key_by_part_id), "requests": requests}
             | "JoinRequestsToParts" >> beam.CoGroupByKey()
             | "ShingleCandidates" >> beam.ParDo(_ShingleRequested(self.config))
             | "GroupByPairPartition" >> beam.GroupByKey()

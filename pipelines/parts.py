@@ -70,6 +70,7 @@ class Part:
     path: str
     num_rows: int
     counts: tuple[tuple[tuple[str, str, str], int], ...] = ()  # ((stage, lang, outcome), n)
+    existing: bool = False  # a file of an earlier build: deduplicated against, never rewritten
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,10 +235,12 @@ class StageTransform(beam.PTransform):
 
     stage: str
 
-    def __init__(self, config, layout: BuildLayout, chain: str = ""):
+    def __init__(self, config, layout: BuildLayout, chain: str = "", existing=None):
         super().__init__()
         self.config, self.layout = config, layout
         self.stage_name = f"{chain}/{self.stage}" if chain else self.stage
+        # Parts of earlier builds that deduplication compares against (a PCollection), or None.
+        self.existing = existing
 
 
 class RewriteEachPart(StageTransform):

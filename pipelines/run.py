@@ -13,7 +13,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipelines import storage
 from pipelines.config import CorpusConfig
-from pipelines.corpus import BuildCorpus, flow
+from pipelines.corpus import BuildCorpus, existing_parts, flow
 from pipelines.inputs import Inputs, plan_inputs
 from pipelines.layout import BuildLayout
 from pipelines.ledger import KEPT, Ledger, LedgerError
@@ -61,16 +61,22 @@ def build_corpus(
     *,
     overwrite: bool = False,
     keep_work: bool = False,
+    base_dirs: list[str] = (),
 ) -> BuildResult:
-    """Run the corpus build into `out_dir`; raises LedgerError if any record is unaccounted for."""
+    """Run the corpus build into `out_dir`; raises LedgerError if any record is unaccounted for.
+
+    With `base_dirs` (earlier, complete builds), only the config's sources are read and their records
+    are deduplicated against those builds' outputs, which always win; out_dir holds only the new records.
+    """
     started = time.monotonic()
     layout = BuildLayout(out_dir)
     inputs = plan_inputs(config)
+    existing = existing_parts(list(base_dirs))
     prepare_output(layout, overwrite)
-    metadata = {"corpus": config.name, "normalization": config.normalize.model_dump()}
+    metadata = {"corpus": config.name, "normalization": config.normalize.model_dump(), "extends": list(base_dirs)}
     log.info("corpus build %r: %d input parts from %d sources", config.name, len(inputs), len(config.sources))
     with beam.Pipeline(options=pipeline_options(pipeline_args)) as pipeline:
-        _ = pipeline | "BuildCorpus" >> BuildCorpus(config, inputs, layout, metadata)
+        _ = pipeline | "BuildCorpus" >> BuildCorpus(config, inputs, layout, metadata, existing)
     counts = {tuple(key): n for key, n in json.loads(storage.read_bytes(layout.counts))}
     ledger = Ledger(flow(config, inputs), counts)
     ledger.check()
@@ -80,7 +86,7 @@ def build_corpus(
     storage.flush_to_disk(out_dir)
     storage.write_bytes(layout.ledger, ledger.dumps().encode())
     # corpus.json is written last: its presence marks a complete build.
-    metadata = _metadata(config, ledger, segments_by_lang, pairs_by_lang, num_rejects)
+    metadata = _metadata(config, ledger, segments_by_lang, pairs_by_lang, num_rejects, list(base_dirs))
     storage.write_bytes(layout.metadata, metadata.encode())
     if not keep_work:
         storage.delete_tree(layout.work)
@@ -116,6 +122,7 @@ def _metadata(
     segments_by_lang: dict[str, int],
     pairs_by_lang: dict[str, int],
     num_rejects: int,
+    base_dirs: list[str],
 ) -> str:
     return json.dumps(
         {
@@ -129,6 +136,7 @@ def _metadata(
             "num_pairs": sum(pairs_by_lang.values()),
             "num_rejects": num_rejects,
             "ledger_balanced": not ledger.imbalances(),
+            "extends": base_dirs,  # earlier builds these records were deduplicated against
         },
         indent=2,
     )
