@@ -24,7 +24,7 @@ from pipelines.dedup import (
     partition_keys,
     with_existing,
 )
-from pipelines.minhash import MinHasher, band_keys, band_layout, shingle_sets
+from pipelines.minhash import MinHasher, ShingleSets, band_keys, band_layout, jaccard_pairs, shingle_sets
 from pipelines.parts import Part, StageTransform, read_batches
 
 STAGE = "near_dedup"
@@ -52,7 +52,7 @@ class PairSides:
 
     part_id: str
     pairs: ShingleRequests
-    shingle_sets: list[np.ndarray]
+    shingle_sets: ShingleSets
 
 
 class _BandKeys(beam.DoFn):
@@ -67,10 +67,10 @@ class _BandKeys(beam.DoFn):
         keys, ids = [], []
         for batch in read_batches(part.path):
             sets = shingle_sets(batch.column("text").to_pylist(), self.config.word_ngram, self.config.char_ngram)
-            enough = np.fromiter((len(s) >= self.config.min_shingles for s in sets), bool, len(sets))
-            if not enough.any():
+            enough = np.flatnonzero(sets.sizes >= self.config.min_shingles)
+            if not len(enough):
                 continue
-            signatures = self.hasher.signatures([s for s, ok in zip(sets, enough) if ok])
+            signatures = self.hasher.signatures(sets.take(enough))
             keys.append(band_keys(signatures, self.num_bands, self.rows_per_band).ravel())
             ids.append(np.repeat(batch.column("segment_id").to_numpy()[enough], self.num_bands))
         if keys:
@@ -88,8 +88,21 @@ def request_shingles(element: tuple[int, list[PartKeys]]) -> Iterator[tuple[str,
         np.tile(pairs.minimum_ids, 2),
     )
     owners = np.concatenate([pairs.member_owners, pairs.minimum_owners])
-    for owner in np.unique(owners):
-        yield pairs.part_ids[owner], both.select(owners == owner)
+    for owner, rows in _rows_by_value(owners):
+        yield pairs.part_ids[owner], both.select(rows)
+
+
+def _rows_by_value(values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(value, the rows holding it) for each distinct value, in one sort."""
+    order = np.argsort(values, kind="stable")
+    distinct, starts = np.unique(values[order], return_index=True)
+    for value, rows in zip(distinct, np.split(order, starts[1:])):
+        yield int(value), rows
+
+
+def _concat_requests(requests: list[ShingleRequests]) -> ShingleRequests:
+    fields = [f.name for f in dataclasses.fields(ShingleRequests)]
+    return ShingleRequests(*(np.concatenate([getattr(r, f) for r in requests]) for f in fields))
 
 
 class _ShingleRequested(beam.DoFn):
@@ -104,51 +117,40 @@ class _ShingleRequested(beam.DoFn):
         if not requests:
             return
         (part,) = joined["part"]
-        wanted = ShingleRequests(
-            *(np.concatenate([getattr(r, f) for r in requests]) for f in ShingleRequests.__dataclass_fields__)
-        )
-        found: dict[int, np.ndarray] = {}
+        wanted = _concat_requests(requests)
+        found_ids, found_sets = [], []
         for batch in read_batches(part.path):
             ids = batch.column("segment_id").to_numpy()
             rows = np.flatnonzero(np.isin(ids, wanted.segment_ids))
             texts = batch.column("text").take(rows).to_pylist()
-            found.update(zip(ids[rows].tolist(), shingle_sets(texts, self.config.word_ngram, self.config.char_ngram)))
-        partitions = wanted.member_ids % np.uint64(self.config.num_partitions)
-        for p in np.unique(partitions):
-            mine = wanted.select(partitions == p)
-            yield int(p), PairSides(part.part_id, mine, [found[i] for i in mine.segment_ids.tolist()])
-
-
-def jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    """Jaccard similarity of two sets given as unique arrays."""
-    union = len(a) + len(b)
-    if union == 0:
-        return 1.0
-    common = len(np.intersect1d(a, b, assume_unique=True))
-    return common / (union - common)
+            found_ids.append(ids[rows])
+            found_sets.append(shingle_sets(texts, self.config.word_ngram, self.config.char_ngram))
+        ids, sets = np.concatenate(found_ids), ShingleSets.concat(found_sets)
+        order = np.argsort(ids)
+        row_of_request = order[np.searchsorted(ids, wanted.segment_ids, sorter=order)]
+        partitions = (wanted.member_ids % np.uint64(self.config.num_partitions)).astype(np.int64)
+        for p, rows in _rows_by_value(partitions):
+            yield p, PairSides(part.part_id, wanted.select(rows), sets.take(row_of_request[rows]))
 
 
 def confirm_pairs(element: tuple[int, list[PairSides]], threshold: float) -> Iterator[tuple[str, np.ndarray]]:
     """Members whose Jaccard similarity with their pair's minimum reaches `threshold`, by part."""
-    members: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
-    minimums: dict[tuple[int, int], np.ndarray] = {}
     sides = list(element[1])
-    for index, side in enumerate(sides):
-        pairs = side.pairs
-        for is_member, pair, shingle_set in zip(
-            pairs.is_member.tolist(), zip(pairs.member_ids.tolist(), pairs.minimum_ids.tolist()), side.shingle_sets
-        ):
-            if is_member:
-                members[pair] = (index, shingle_set)
-            else:
-                minimums[pair] = shingle_set
-    confirmed, owners = [], []
-    for pair, (owner, member_set) in sorted(members.items()):
-        if pair in minimums and jaccard(member_set, minimums[pair]) >= threshold:
-            confirmed.append(pair[0])
-            owners.append(owner)
-    if confirmed:
-        yield from duplicates_by_part([s.part_id for s in sides], np.array(confirmed, np.uint64), np.array(owners))
+    owners = np.concatenate([np.full(len(s.pairs.segment_ids), i) for i, s in enumerate(sides)])
+    pairs = _concat_requests([s.pairs for s in sides])
+    sets = ShingleSets.concat([s.shingle_sets for s in sides])
+    # Line up each pair's member side with its minimum side (a pair found in several bands comes
+    # more than once): sorted by pair, member sides first.
+    order = np.lexsort((~pairs.is_member, pairs.minimum_ids, pairs.member_ids))
+    member, minimum, is_member = pairs.member_ids[order], pairs.minimum_ids[order], pairs.is_member[order]
+    first = np.flatnonzero(np.r_[True, (member[1:] != member[:-1]) | (minimum[1:] != minimum[:-1])])
+    last = np.r_[first[1:], len(order)] - 1
+    complete = is_member[first] & ~is_member[last]
+    first, last = first[complete], last[complete]
+    similar = jaccard_pairs(sets.take(order[first]), sets.take(order[last])) >= threshold
+    confirmed = first[similar]
+    if len(confirmed):
+        yield from duplicates_by_part([s.part_id for s in sides], member[confirmed], owners[order[confirmed]])
 
 
 class DropNearDuplicates(StageTransform):

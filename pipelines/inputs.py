@@ -17,11 +17,11 @@ from schemas.records import UNDETERMINED
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TextInput:
-    """A byte range of a monolingual file, read into one part."""
+    """Byte ranges of monolingual files (one range of a large file, or several small files), read into one part."""
 
     part_id: str
     source: SourceConfig
-    file: FileRange
+    files: tuple[FileRange, ...]
 
     @property
     def lang(self) -> str:
@@ -29,15 +29,49 @@ class TextInput:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class PairInput:
-    """A range of a bitext or document-pair file, or a pair of files read side by side, into one part."""
+class PairFile:
+    """A range of a bitext or document-pair file, or a pair of files read side by side."""
 
-    part_id: str
-    source: BitextSourceConfig | DocPairsSourceConfig
     file: FileRange
     tgt_file: FileRange | None = None  # moses and document-pair files: the target side
     columns: tuple[int, int] = (0, 1)  # tsv: the source and target columns
     has_header: bool = False  # tsv: the first line names the columns
+
+    @property
+    def size(self) -> int:
+        return _size(self.file) + (_size(self.tgt_file) if self.tgt_file else 0)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PairInput:
+    """Parallel input read into one part: one range of a large file, or several small files."""
+
+    part_id: str
+    source: BitextSourceConfig | DocPairsSourceConfig
+    files: tuple[PairFile, ...]
+
+
+def _size(rng: FileRange) -> int:
+    return (rng.end if rng.end is not None else rng.file_size) - rng.start
+
+
+def _grouped(items: list, size_of, target: int) -> list[list]:
+    """Consecutive items packed into groups of about `target` bytes: many small files make one part,
+    because every part costs a little in every stage."""
+    groups: list[list] = []
+    total = 0
+    for item in items:
+        if groups and total + size_of(item) <= target:
+            groups[-1].append(item)
+            total += size_of(item)
+        else:
+            groups.append([item])
+            total = size_of(item)
+    return groups
+
+
+def _part_id(source_name: str, first: FileRange, count: int) -> str:
+    return f"{source_name}-{first.key}" + (f"-{count}" if count > 1 else "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,16 +89,18 @@ def plan_inputs(config: CorpusConfig) -> Inputs:
     text, bitext, docpairs = [], [], []
     for source in config.sources:
         if source.kind == "mono":
-            for rng in file_ranges(source.path, source.compression, config.read.part_bytes):
-                text.append(TextInput(f"{source.name}-{rng.key}", source, rng))
-        elif source.kind == "bitext":
-            bitext.extend(_plan_bitext(source, config.read))
-        else:
-            docpairs.extend(_plan_docpairs(source, config.read))
+            ranges = file_ranges(source.path, source.compression, config.read.part_bytes)
+            for group in _grouped(ranges, _size, config.read.part_bytes):
+                text.append(TextInput(_part_id(source.name, group[0], len(group)), source, tuple(group)))
+            continue
+        files = _plan_bitext(source, config.read) if source.kind == "bitext" else _plan_docpairs(source, config.read)
+        for group in _grouped(files, lambda f: f.size, config.read.part_bytes):
+            item = PairInput(_part_id(source.name, group[0].file, len(group)), source, tuple(group))
+            (bitext if source.kind == "bitext" else docpairs).append(item)
     return Inputs(text, bitext, docpairs)
 
 
-def _plan_bitext(source: BitextSourceConfig, read: ReadConfig) -> list[PairInput]:
+def _plan_bitext(source: BitextSourceConfig, read: ReadConfig) -> list[PairFile]:
     if source.format == "moses":
         inputs = []
         for src, tgt in _paired_files(source):
@@ -74,18 +110,17 @@ def _plan_bitext(source: BitextSourceConfig, read: ReadConfig) -> list[PairInput
                     f"{src.path} has {num_src} lines but {tgt.path} has {num_tgt}: the files of a Moses pair must be "
                     "line-aligned (they are never zipped to the shorter one)"
                 )
-            inputs.append(PairInput(f"{source.name}-{src.key}", source, src, tgt))
+            inputs.append(PairFile(src, tgt))
         return inputs
     ranges = file_ranges(source.path, source.compression, read.part_bytes)
     if source.format == "jsonl":
-        return [PairInput(f"{source.name}-{rng.key}", source, rng) for rng in ranges]
+        return [PairFile(rng) for rng in ranges]
     columns = {}
     inputs = []
     for rng in ranges:
         if rng.path not in columns:
             columns[rng.path] = _tsv_columns(source, rng, read)
-        named = isinstance(source.src_column, str)
-        inputs.append(PairInput(f"{source.name}-{rng.key}", source, rng, columns=columns[rng.path], has_header=named))
+        inputs.append(PairFile(rng, columns=columns[rng.path], has_header=isinstance(source.src_column, str)))
     return inputs
 
 
@@ -104,11 +139,10 @@ def _tsv_columns(source: BitextSourceConfig, rng: FileRange, read: ReadConfig) -
     return header.index(wanted[0]), header.index(wanted[1])
 
 
-def _plan_docpairs(source: DocPairsSourceConfig, read: ReadConfig) -> list[PairInput]:
+def _plan_docpairs(source: DocPairsSourceConfig, read: ReadConfig) -> list[PairFile]:
     if source.format == "jsonl":
-        ranges = file_ranges(source.path, source.compression, read.part_bytes)
-        return [PairInput(f"{source.name}-{rng.key}", source, rng) for rng in ranges]
-    return [PairInput(f"{source.name}-{src.key}", source, src, tgt) for src, tgt in _paired_files(source)]
+        return [PairFile(rng) for rng in file_ranges(source.path, source.compression, read.part_bytes)]
+    return [PairFile(src, tgt) for src, tgt in _paired_files(source)]
 
 
 def _paired_files(source: BitextSourceConfig | DocPairsSourceConfig) -> list[tuple[FileRange, FileRange]]:

@@ -7,6 +7,7 @@ and punctuation, symbols and spaces ignored, so shingles compare words, not form
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -31,11 +32,52 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-def _ngram_sets(units: np.ndarray, owners: np.ndarray, num_texts: int, n: int) -> list[np.ndarray]:
-    """Per text, the unique hashes of the n-grams of its units (one shingle of all units if fewer than n).
+@dataclasses.dataclass(frozen=True)
+class ShingleSets:
+    """The shingle sets of a batch of texts, flat: set i is `hashes[offsets[i]:offsets[i + 1]]`
+    (unique, sorted). Flat arrays pickle and concatenate cheaply, unlike one array per text."""
 
-    `units` are 64-bit unit hashes of all texts concatenated; `owners` says which text each unit is from.
-    """
+    hashes: np.ndarray  # uint64
+    offsets: np.ndarray  # int64, one more than there are sets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.hashes[self.offsets[i] : self.offsets[i + 1]]
+
+    def owners(self) -> np.ndarray:
+        """The index of the set each hash belongs to."""
+        return np.repeat(np.arange(len(self)), self.sizes)
+
+    def take(self, indices: np.ndarray) -> ShingleSets:
+        """The sets at `indices`, in that order."""
+        sizes = self.sizes[indices]
+        offsets = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+        positions = np.repeat(self.offsets[indices] - offsets[:-1], sizes) + np.arange(offsets[-1])
+        return ShingleSets(self.hashes[positions], offsets)
+
+    @staticmethod
+    def from_owners(hashes: np.ndarray, owners: np.ndarray, num_sets: int) -> ShingleSets:
+        """Sets from hashes sorted by the (ascending) index of the set they belong to."""
+        offsets = np.r_[0, np.cumsum(np.bincount(owners, minlength=num_sets))].astype(np.int64)
+        return ShingleSets(hashes, offsets)
+
+    @staticmethod
+    def concat(parts: list[ShingleSets]) -> ShingleSets:
+        if not parts:
+            return ShingleSets(np.zeros(0, np.uint64), np.zeros(1, np.int64))
+        sizes = np.concatenate([p.sizes for p in parts])
+        return ShingleSets(np.concatenate([p.hashes for p in parts]), np.r_[0, np.cumsum(sizes)].astype(np.int64))
+
+
+def _ngram_hashes(units: np.ndarray, owners: np.ndarray, num_texts: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(hashes, owners) of the unique n-grams of each text's units (one shingle of all of them when
+    there are fewer than n), sorted by owner; `units` are the unit hashes of all texts concatenated."""
     counts = np.bincount(owners, minlength=num_texts)
     starts = np.r_[0, np.cumsum(counts)[:-1]]
     position = np.arange(len(units)) - starts[owners]  # index of the unit inside its text
@@ -50,8 +92,7 @@ def _ngram_sets(units: np.ndarray, owners: np.ndarray, num_texts: int, n: int) -
     h, shingle_owners = h[order], shingle_owners[order]
     keep = np.ones(len(h), dtype=bool)
     keep[1:] = (h[1:] != h[:-1]) | (shingle_owners[1:] != shingle_owners[:-1])
-    h, shingle_owners = h[keep], shingle_owners[keep]
-    return np.split(h, np.cumsum(np.bincount(shingle_owners, minlength=num_texts))[:-1])
+    return h[keep], shingle_owners[keep]
 
 
 def _word_hashes(cps: np.ndarray, in_word: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,8 +101,10 @@ def _word_hashes(cps: np.ndarray, in_word: np.ndarray, owners: np.ndarray) -> tu
     A word's hash is the wrapping sum of its characters mixed with their position in the word:
     order-sensitive, and computed for all words at once without a Python loop.
     """
-    starts = in_word & ~np.r_[False, in_word[:-1]]
     chars = np.flatnonzero(in_word)
+    if not len(chars):
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    starts = in_word & ~np.r_[False, in_word[:-1]]
     word_of_char = np.cumsum(starts)[chars] - 1
     word_starts = np.flatnonzero(starts)
     position = chars - word_starts[word_of_char]
@@ -70,8 +113,8 @@ def _word_hashes(cps: np.ndarray, in_word: np.ndarray, owners: np.ndarray) -> tu
     return _mix(np.add.reduceat(char_hashes, first_char)), owners[word_starts]
 
 
-def shingle_sets(texts: list[str], word_ngram: int, char_ngram: int) -> list[np.ndarray]:
-    """The set of shingle hashes of each text (unique uint64 arrays, possibly empty), for a whole batch."""
+def shingle_sets(texts: list[str], word_ngram: int, char_ngram: int) -> ShingleSets:
+    """The set of shingle hashes of each text (possibly empty), for a whole batch at once."""
     folded = [t.casefold() for t in texts]
     lengths = np.fromiter((len(t) for t in folded), dtype=np.int64, count=len(folded))
     cps = code_points("\n".join(folded))
@@ -82,19 +125,17 @@ def shingle_sets(texts: list[str], word_ngram: int, char_ngram: int) -> list[np.
     unspaced_letters = np.bincount(
         owners[in_word], weights=_IS_UNSPACED[scripts_of(cps[in_word])], minlength=len(texts)
     )
-    unspaced = unspaced_letters > 0.5 * np.maximum(letters, 1)
-
-    sets: list[np.ndarray] = [np.empty(0, np.uint64)] * len(texts)
-    char_units = in_word & unspaced[owners]
-    if char_units.any():
-        char_sets = _ngram_sets(cps[char_units].astype(np.uint64) * _MIX, owners[char_units], len(texts), char_ngram)
-        sets = [char_sets[i] if unspaced[i] else s for i, s in enumerate(sets)]
-    word_chars = in_word & ~unspaced[owners]
-    if word_chars.any():
-        units, unit_owners = _word_hashes(cps, word_chars, owners)
-        word_sets = _ngram_sets(units, unit_owners, len(texts), word_ngram)
-        sets = [word_sets[i] if not unspaced[i] else s for i, s in enumerate(sets)]
-    return sets
+    unspaced = (unspaced_letters > 0.5 * np.maximum(letters, 1))[owners]
+    char_units = in_word & unspaced
+    words, word_owners = _word_hashes(cps, in_word & ~unspaced, owners)
+    parts = [
+        _ngram_hashes(cps[char_units].astype(np.uint64) * _MIX, owners[char_units], len(texts), char_ngram),
+        _ngram_hashes(words, word_owners, len(texts), word_ngram),
+    ]
+    # A text is either unspaced or not, so merging the two by owner keeps each set sorted.
+    hashes, set_owners = (np.concatenate(values) for values in zip(*parts))
+    order = np.argsort(set_owners, kind="stable")
+    return ShingleSets.from_owners(hashes[order], set_owners[order], len(texts))
 
 
 def shingles(text: str, word_ngram: int, char_ngram: int) -> np.ndarray:
@@ -116,16 +157,15 @@ class MinHasher:
         self.num_perm = num_perm
         self.seed = np.uint64(xxhash.xxh3_64_intdigest(str(seed).encode()))
 
-    def signatures(self, shingle_sets: list[np.ndarray]) -> np.ndarray:
-        """(len(shingle_sets), num_perm) uint32 signatures; all-max rows for empty sets."""
-        num_sets, num_bins = len(shingle_sets), self.num_perm
-        sizes = np.fromiter((len(s) for s in shingle_sets), dtype=np.int64, count=num_sets)
+    def signatures(self, sets: ShingleSets) -> np.ndarray:
+        """(len(sets), num_perm) uint32 signatures; all-max rows for empty sets."""
+        num_sets, num_bins = len(sets), self.num_perm
         signatures = np.full((num_sets, num_bins), _EMPTY, dtype=np.uint32)
-        if not sizes.any():
+        if not len(sets.hashes):
             return signatures
-        hashed = _mix(np.concatenate(shingle_sets) ^ self.seed)
+        hashed = _mix(sets.hashes ^ self.seed)
         bins = ((hashed >> np.uint64(32)) % np.uint64(num_bins)).astype(np.int64)
-        np.minimum.at(signatures, (np.repeat(np.arange(num_sets), sizes), bins), (hashed & _LOW_32).astype(np.uint32))
+        np.minimum.at(signatures, (sets.owners(), bins), (hashed & _LOW_32).astype(np.uint32))
 
         empty = signatures == _EMPTY
         # For every bin, the next non-empty bin at or after it, going round: a reversed running minimum
@@ -136,8 +176,27 @@ class MinHasher:
         borrowed = signatures[np.arange(num_sets)[:, None], donor % num_bins]
         distance = (donor - columns[:num_bins]).astype(np.uint32)
         signatures = np.where(empty, borrowed + distance * _ODD_32, signatures)
-        signatures[sizes == 0] = _EMPTY
+        signatures[sets.sizes == 0] = _EMPTY
         return signatures
+
+
+def jaccard_pairs(left: ShingleSets, right: ShingleSets) -> np.ndarray:
+    """The Jaccard similarity of `left[i]` and `right[i]` for every i, without a Python loop."""
+    pairs = np.concatenate([left.owners(), right.owners()])
+    hashes = np.concatenate([left.hashes, right.hashes])
+    order = np.lexsort((hashes, pairs))
+    pairs, hashes = pairs[order], hashes[order]
+    # Each set holds a hash once, so a hash seen twice in a row for the same pair is in both sets.
+    shared = (pairs[1:] == pairs[:-1]) & (hashes[1:] == hashes[:-1])
+    common = np.bincount(pairs[1:][shared], minlength=len(left)).astype(float)
+    union = left.sizes + right.sizes - common
+    return np.divide(common, union, out=np.ones(len(left)), where=union > 0)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """The Jaccard similarity of two shingle sets (unique arrays)."""
+    one = lambda hashes: ShingleSets(np.sort(hashes), np.array([0, len(hashes)], np.int64))  # noqa: E731
+    return float(jaccard_pairs(one(a), one(b))[0])
 
 
 def band_keys(signatures: np.ndarray, num_bands: int, rows_per_band: int) -> np.ndarray:

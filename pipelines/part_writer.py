@@ -28,6 +28,13 @@ class PartWriter:
         if len(self._rows) >= _BATCH_ROWS:
             self._flush_rows()
 
+    def extend(self, ledger_lang: str, columns: dict[str, list]) -> None:
+        """Many rows of the part at once, all counted under `ledger_lang`."""
+        self._rows.extend(columns)
+        self.counter.counts[(self.stage, ledger_lang, IN)] += len(next(iter(columns.values())))
+        if len(self._rows) >= _BATCH_ROWS:
+            self._flush_rows()
+
     def reject(self, source: str, doc_id: str, lang: str, text: str, reason: str, detail: str, **where) -> None:
         """Input that never became a row; it gets an id of its own from its source and document id."""
         record_id = segment_id(source, doc_id, 0)

@@ -21,6 +21,7 @@ from pipelines.parts import Part, Segments
 from pipelines.segments import segment_id
 
 STAGE = "read"
+_FLUSH_ROWS = 8192
 
 
 class _TextReader:
@@ -30,9 +31,21 @@ class _TextReader:
         self.item, self.out = item, out
         self.source, self.lang = item.source, item.lang
         self.doc_id, self.position = "", 0
+        # Segments are collected column by column: the per-line path is the reader's hot loop.
+        self.texts: list[str] = []
+        self.doc_ids: list[str] = []
+        self.positions: list[int] = []
 
     def read(self, read: ReadConfig) -> None:
-        for line in decoded_lines(self.item.file, read):
+        for file in self.item.files:
+            self.file, self.doc_id = file, ""
+            self._read_file(read)
+        self._flush()
+
+    def _read_file(self, read: ReadConfig) -> None:
+        for line in decoded_lines(self.file, read):
+            if len(self.texts) >= _FLUSH_ROWS:
+                self._flush()
             if isinstance(line, BadLine):
                 self._reject(line.text, line.offset, line.reason, line.detail)
             elif self.source.format == "jsonl":
@@ -41,8 +54,18 @@ class _TextReader:
                 self.doc_id = ""  # a blank line ends the document
             else:
                 if not self.doc_id:
-                    self.doc_id, self.position = f"{self.item.file.relpath}@{line.offset}", 0
+                    self.doc_id, self.position = f"{self.file.relpath}@{line.offset}", 0
                 self._segment(line.text)
+
+    def _flush(self) -> None:
+        if not self.texts:
+            return
+        name, lang = self.source.name, self.lang
+        ids = [segment_id(name, doc, position) for doc, position in zip(self.doc_ids, self.positions)]
+        columns = {"segment_id": ids, "source": [name] * len(ids), "doc_id": self.doc_ids,
+                   "position": self.positions, "lang": [lang] * len(ids), "text": self.texts}  # fmt: skip
+        self.out.extend(lang, columns)
+        self.texts, self.doc_ids, self.positions = [], [], []
 
     def _json_document(self, line: str, offset: int) -> None:
         if not line.strip():
@@ -58,24 +81,20 @@ class _TextReader:
             self._reject(line[:REJECT_TEXT_CHARS], offset, "missing_text_field", detail)
             return
         doc = record.get(self.source.id_field) if self.source.id_field else None
-        self.doc_id, self.position = (str(doc) if doc is not None else f"{self.item.file.relpath}@{offset}"), 0
+        self.doc_id, self.position = (str(doc) if doc is not None else f"{self.file.relpath}@{offset}"), 0
         for segment in text.split("\n"):
             if segment.strip():
                 self._segment(segment)
 
     def _segment(self, text: str) -> None:
-        name = self.source.name
-        self.out.add(
-            self.lang, segment_id=segment_id(name, self.doc_id, self.position), source=name, doc_id=self.doc_id,
-            position=self.position, lang=self.lang, text=text,
-        )  # fmt: skip
+        self.texts.append(text)
+        self.doc_ids.append(self.doc_id)
+        self.positions.append(self.position)
         self.position += 1
 
     def _reject(self, text: str, offset: int, reason: str, detail: str) -> None:
-        doc_id = f"{self.item.file.relpath}@{offset}"
-        self.out.reject(
-            self.source.name, doc_id, self.lang, text, reason, detail, file=self.item.file.path, offset=offset
-        )
+        doc_id = f"{self.file.relpath}@{offset}"
+        self.out.reject(self.source.name, doc_id, self.lang, text, reason, detail, file=self.file.path, offset=offset)
 
 
 class _ReadText(beam.DoFn):

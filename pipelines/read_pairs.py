@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 
-from pipelines.config import ReadConfig
-from pipelines.inputs import PairInput
+from pipelines.config import BitextSourceConfig, DocPairsSourceConfig, ReadConfig
+from pipelines.inputs import PairFile, PairInput
 from pipelines.layout import BuildLayout
 from pipelines.lines import REJECT_TEXT_CHARS, BadLine, FileRange, TextLine, decoded_lines
 from pipelines.part_writer import PartWriter
@@ -28,11 +28,11 @@ DOCPAIRS_READ = "docpairs/read"
 
 
 class _PairReader:
-    """Reads one bitext input into a part of sentence pairs."""
+    """Reads one bitext file (or range, or file pair) into a part of sentence pairs."""
 
-    def __init__(self, item: PairInput, out: PartWriter):
-        self.item, self.out, self.source = item, out, item.source
-        self.src_lang, self.tgt_lang = item.source.languages
+    def __init__(self, item: PairFile, source: BitextSourceConfig, out: PartWriter):
+        self.item, self.out, self.source = item, out, source
+        self.src_lang, self.tgt_lang = source.languages
 
     def read(self, read: ReadConfig) -> None:
         if self.source.format == "moses":
@@ -101,8 +101,8 @@ class _PairReader:
 class _DocumentPairReader:
     """Reads document pairs into a part of their sentences: the source side, then the target side."""
 
-    def __init__(self, item: PairInput, out: PartWriter):
-        self.item, self.out, self.source = item, out, item.source
+    def __init__(self, item: PairFile, source: DocPairsSourceConfig, out: PartWriter):
+        self.item, self.out, self.source = item, out, source
 
     def read(self, read: ReadConfig) -> None:
         if self.source.format == "files":
@@ -174,7 +174,8 @@ class _ReadPairInput(beam.DoFn):
         kind, stage, reader = (Segments, DOCPAIRS_READ, _DocumentPairReader) if self.documents else (
             Pairs, BITEXT_READ, _PairReader)  # fmt: skip
         with PartWriter(kind, stage, self.layout, item.part_id) as out:
-            reader(item, out).read(self.read)
+            for pair_file in item.files:
+                reader(pair_file, item.source, out).read(self.read)
             yield out.close()
 
 

@@ -25,6 +25,12 @@ class RowBatcher:
         for name, values in self._columns.items():
             values.append(row.get(name))
 
+    def extend(self, columns: dict[str, list]) -> None:
+        """Many rows at once, column by column (columns not given are null)."""
+        num_rows = len(next(iter(columns.values())))
+        for name, values in self._columns.items():
+            values.extend(columns[name] if name in columns else [None] * num_rows)
+
     def flush(self) -> pa.RecordBatch:
         batch = pa.RecordBatch.from_pydict(self._columns, schema=self.schema)
         self._columns = {name: [] for name in self.schema.names}

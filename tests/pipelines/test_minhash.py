@@ -2,8 +2,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.dedup_near import jaccard
-from pipelines.minhash import MinHasher, band_keys, band_layout, shingles
+from pipelines.minhash import MinHasher, band_keys, band_layout, jaccard, jaccard_pairs, shingle_sets, shingles
 
 
 def test_word_shingles_ignore_case_punctuation_and_spacing():
@@ -23,10 +22,20 @@ def test_indic_words_keep_their_vowel_signs():
 
 def test_signature_agreement_estimates_jaccard():
     hasher = MinHasher(256, seed=3)
-    a = shingles(" ".join(f"w{i}" for i in range(100)), 1, 3)
-    b = shingles(" ".join(f"w{i}" for i in range(20, 120)), 1, 3)
-    sa, sb = hasher.signatures([a, b])
-    assert abs((sa == sb).mean() - jaccard(a, b)) < 0.08
+    texts = [" ".join(f"w{i}" for i in range(100)), " ".join(f"w{i}" for i in range(20, 120))]
+    sets = shingle_sets(texts, 1, 3)
+    sa, sb = hasher.signatures(sets)
+    assert abs((sa == sb).mean() - jaccard(sets[0], sets[1])) < 0.08
+    assert jaccard(sets[0], sets[1]) == 80 / 120
+
+
+def test_flat_shingle_sets_match_one_by_one():
+    texts = ["The cat sat on the mat.", "", "汤姆和他的朋友们在公园", "a", "किताब पढ़ो अभी"]
+    sets = shingle_sets(texts, 2, 3)
+    assert [len(s) for s in (shingles(t, 2, 3) for t in texts)] == sets.sizes.tolist()
+    picked = sets.take(np.array([4, 0, 0]))
+    assert np.array_equal(picked[0], sets[4]) and np.array_equal(picked[2], sets[0])
+    assert jaccard_pairs(picked, sets.take(np.array([4, 0, 2]))).tolist() == [1.0, 1.0, 0.0]
 
 
 @settings(deadline=None)
@@ -39,6 +48,6 @@ def test_band_layout_catches_pairs_at_the_threshold(threshold, num_perm):
 
 def test_equal_signatures_collide_in_every_band():
     hasher = MinHasher(128, seed=1)
-    sets = [shingles(t, 2, 3) for t in ("a b c d e", "a b c d e", "x y z w v")]
+    sets = shingle_sets(["a b c d e", "a b c d e", "x y z w v"], 2, 3)
     keys = band_keys(hasher.signatures(sets), 16, 8)
     assert (keys[0] == keys[1]).all() and not (keys[0] == keys[2]).any()

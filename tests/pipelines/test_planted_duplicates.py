@@ -6,10 +6,9 @@ import random
 import pyarrow as pa
 import pytest
 
-from pipelines.config import CorpusConfig, NormalizeConfig
 from pipelines.comparison import comparison_key
-from pipelines.dedup_near import jaccard
-from pipelines.minhash import shingles
+from pipelines.config import CorpusConfig, NormalizeConfig
+from pipelines.minhash import jaccard, shingles
 from pipelines.normalize import normalize_text
 from pipelines.run import build_corpus
 

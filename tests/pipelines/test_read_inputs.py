@@ -143,3 +143,16 @@ def test_paths_that_match_nothing_are_named(tmp_path):
     for path in (str(tmp_path / "missing.txt"), str(tmp_path / "*.nothing")):
         with pytest.raises(ValueError, match=re.escape(f"{path}: no file matches this path")):
             plan_inputs(CorpusConfig(sources=[{"name": "s", "path": path, "language": "deu"}]))
+
+
+def test_small_files_share_a_part_and_large_ones_are_split(tmp_path):
+    for i in range(30):
+        (tmp_path / f"small-{i:02d}.txt").write_text(f"Satz {i}\n")
+    (tmp_path / "large.txt").write_text("ein langer Satz\n" * 1000)
+    config = CorpusConfig(
+        sources=[{"name": "s", "path": str(tmp_path / "*.txt"), "language": "deu"}], read=ReadConfig(part_bytes=4096)
+    )
+    inputs = plan_inputs(config).text
+    # 16,000 bytes in four ranges, the last of which has room for the 30 small files (8 bytes each)
+    assert [len(i.files) for i in inputs] == [1, 1, 1, 31]
+    assert len({i.part_id for i in inputs}) == len(inputs)
