@@ -144,7 +144,9 @@ AnySource = Annotated[
 
 
 class ReadConfig(_Section):
-    part_bytes: ByteSize = ByteSize(64 * 2**20)  # uncompressed files are split into parts of this size
+    # Input is read in parts of about this size: large files are split, small ones grouped. A part is
+    # the unit of parallel work; 8 MiB keeps two workers busy on 100 MB and a cluster on terabytes.
+    part_bytes: ByteSize = ByteSize(8 * 2**20)
     max_line_bytes: ByteSize = ByteSize(2**20)  # longer lines are rejected (read in bounded memory)
     # Decompression stops (and the rest of the file is rejected) past this many times the compressed size.
     max_decompression_ratio: float = Field(default=100.0, gt=1.0)

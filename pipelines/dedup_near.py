@@ -1,9 +1,10 @@
 """Near-duplicate removal: MinHash + LSH banding in Beam, with every candidate pair verified.
 
-Segments that collide in an LSH band are paired with the band bucket's smallest segment id; the
-exact Jaccard similarity of each pair's shingle sets is then computed and the larger id dropped
-only when it reaches the threshold. Bands are tuned for recall, the verification gives precision.
-Shingles are recomputed for the (few) segments in candidate pairs rather than shuffled for all.
+Segments that collide in an LSH band are paired with the band bucket's keeper (an existing record,
+else the smallest segment id). The keeper's shingle set is sent to the part holding the other
+segment, which drops it only when the exact Jaccard similarity of the two sets reaches the
+threshold. Bands are tuned for recall, the verification gives precision; only the (few) keepers of
+candidate pairs have their shingles shipped, never every segment's.
 """
 
 from __future__ import annotations
@@ -13,46 +14,40 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 import numpy as np
+import pyarrow as pa
 
 from pipelines.config import NearDedupConfig
-from pipelines.dedup import (
-    DropListedRecords,
-    PartKeys,
-    duplicates_by_part,
-    key_by_part_id,
-    pair_with_group_minimum,
-    partition_keys,
-    with_existing,
-)
+from pipelines.dedup import PartKeys, key_by_part_id, pair_with_group_minimum, partition_keys, with_existing
 from pipelines.minhash import MinHasher, ShingleSets, band_keys, band_layout, jaccard_pairs, shingle_sets
-from pipelines.parts import Part, StageTransform, read_batches
+from pipelines.parts import Decision, Part, StageTransform, read_batches, rewrite_part
 
 STAGE = "near_dedup"
 REASON = "near_duplicate"
 
 
 @dataclasses.dataclass(frozen=True)
-class ShingleRequests:
-    """Segments of one part whose shingles are needed: row i is one side of pair (member i, minimum i)."""
+class Candidates:
+    """Candidate pairs (member i, keeper i); the member lives in part `member_parts[i]`."""
 
-    segment_ids: np.ndarray
-    is_member: np.ndarray  # bool: which side of its pair the segment is
     member_ids: np.ndarray
-    minimum_ids: np.ndarray
-
-    def select(self, rows: np.ndarray) -> ShingleRequests:
-        return ShingleRequests(
-            self.segment_ids[rows], self.is_member[rows], self.member_ids[rows], self.minimum_ids[rows]
-        )
+    keeper_ids: np.ndarray
+    member_parts: list[str]
 
 
 @dataclasses.dataclass(frozen=True)
-class PairSides:
-    """Shingle sets of some sides of candidate pairs; `part_id` owns the segments of these sides."""
+class KeeperSets:
+    """For candidate pairs whose members live in one part: the keepers' shingle sets."""
 
-    part_id: str
-    pairs: ShingleRequests
-    shingle_sets: ShingleSets
+    member_ids: np.ndarray
+    keeper_ids: np.ndarray
+    keeper_sets: ShingleSets
+
+
+def _rows_by_value(values: np.ndarray) -> Iterator[tuple[object, np.ndarray]]:
+    """(value, the rows holding it) for each distinct value, in one sort."""
+    order = np.argsort(values, kind="stable")
+    distinct, starts = np.unique(values[order], return_index=True)
+    yield from zip(distinct.tolist(), np.split(order, starts[1:]))
 
 
 class _BandKeys(beam.DoFn):
@@ -77,101 +72,103 @@ class _BandKeys(beam.DoFn):
             yield from partition_keys(part, np.concatenate(keys), np.concatenate(ids), self.config.num_partitions)
 
 
-def request_shingles(element: tuple[int, list[PartKeys]]) -> Iterator[tuple[str, ShingleRequests]]:
-    """For each candidate pair of a band partition, ask both parts for their side's shingles."""
+def candidates_by_keeper_part(element: tuple[int, list[PartKeys]]) -> Iterator[tuple[str, Candidates]]:
+    """The candidate pairs of a band partition, sent to the parts that hold their keepers."""
     pairs = pair_with_group_minimum(element[1])
-    num_pairs = len(pairs.member_ids)
-    both = ShingleRequests(
-        np.concatenate([pairs.member_ids, pairs.minimum_ids]),
-        np.r_[np.ones(num_pairs, bool), np.zeros(num_pairs, bool)],
-        np.tile(pairs.member_ids, 2),
-        np.tile(pairs.minimum_ids, 2),
-    )
-    owners = np.concatenate([pairs.member_owners, pairs.minimum_owners])
-    for owner, rows in _rows_by_value(owners):
-        yield pairs.part_ids[owner], both.select(rows)
+    member_parts = np.array(pairs.part_ids, dtype=object)[pairs.member_owners]
+    for owner, rows in _rows_by_value(pairs.minimum_owners):
+        yield (
+            pairs.part_ids[owner],
+            Candidates(pairs.member_ids[rows], pairs.minimum_ids[rows], list(member_parts[rows])),
+        )
 
 
-def _rows_by_value(values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-    """(value, the rows holding it) for each distinct value, in one sort."""
-    order = np.argsort(values, kind="stable")
-    distinct, starts = np.unique(values[order], return_index=True)
-    for value, rows in zip(distinct, np.split(order, starts[1:])):
-        yield int(value), rows
-
-
-def _concat_requests(requests: list[ShingleRequests]) -> ShingleRequests:
-    fields = [f.name for f in dataclasses.fields(ShingleRequests)]
-    return ShingleRequests(*(np.concatenate([getattr(r, f) for r in requests]) for f in fields))
-
-
-class _ShingleRequested(beam.DoFn):
-    """Computes the shingle sets a part was asked for and sends each to its pair's partition."""
+class _ShipKeeperSets(beam.DoFn):
+    """Computes the shingle sets of a part's keepers and sends them to the parts of their members."""
 
     def __init__(self, config: NearDedupConfig):
         self.config = config
 
-    def process(self, element: tuple[str, dict]) -> Iterator[tuple[int, PairSides]]:
+    def process(self, element: tuple[str, dict]) -> Iterator[tuple[str, KeeperSets]]:
         _, joined = element
-        requests = list(joined["requests"])
+        requests = list(joined["candidates"])
         if not requests:
             return
         (part,) = joined["part"]
-        wanted = _concat_requests(requests)
+        members = np.concatenate([c.member_ids for c in requests])
+        keepers = np.concatenate([c.keeper_ids for c in requests])
+        member_parts = np.array([p for c in requests for p in c.member_parts], dtype=object)
+        # A near-duplicate pair usually collides in most bands: verify it once.
+        _, unique = np.unique(np.stack([members, keepers]), axis=1, return_index=True)
+        members, keepers, member_parts = members[unique], keepers[unique], member_parts[unique]
         found_ids, found_sets = [], []
         for batch in read_batches(part.path):
             ids = batch.column("segment_id").to_numpy()
-            rows = np.flatnonzero(np.isin(ids, wanted.segment_ids))
+            rows = np.flatnonzero(np.isin(ids, keepers))
             texts = batch.column("text").take(rows).to_pylist()
             found_ids.append(ids[rows])
             found_sets.append(shingle_sets(texts, self.config.word_ngram, self.config.char_ngram))
         ids, sets = np.concatenate(found_ids), ShingleSets.concat(found_sets)
         order = np.argsort(ids)
-        row_of_request = order[np.searchsorted(ids, wanted.segment_ids, sorter=order)]
-        partitions = (wanted.member_ids % np.uint64(self.config.num_partitions)).astype(np.int64)
-        for p, rows in _rows_by_value(partitions):
-            yield p, PairSides(part.part_id, wanted.select(rows), sets.take(row_of_request[rows]))
+        row_of_keeper = order[np.searchsorted(ids, keepers, sorter=order)]
+        for member_part, rows in _rows_by_value(member_parts):
+            yield member_part, KeeperSets(members[rows], keepers[rows], sets.take(row_of_keeper[rows]))
 
 
-def confirm_pairs(element: tuple[int, list[PairSides]], threshold: float) -> Iterator[tuple[str, np.ndarray]]:
-    """Members whose Jaccard similarity with their pair's minimum reaches `threshold`, by part."""
-    sides = list(element[1])
-    owners = np.concatenate([np.full(len(s.pairs.segment_ids), i) for i, s in enumerate(sides)])
-    pairs = _concat_requests([s.pairs for s in sides])
-    sets = ShingleSets.concat([s.shingle_sets for s in sides])
-    # Line up each pair's member side with its minimum side (a pair found in several bands comes
-    # more than once): sorted by pair, member sides first.
-    order = np.lexsort((~pairs.is_member, pairs.minimum_ids, pairs.member_ids))
-    member, minimum, is_member = pairs.member_ids[order], pairs.minimum_ids[order], pairs.is_member[order]
-    first = np.flatnonzero(np.r_[True, (member[1:] != member[:-1]) | (minimum[1:] != minimum[:-1])])
-    last = np.r_[first[1:], len(order)] - 1
-    complete = is_member[first] & ~is_member[last]
-    first, last = first[complete], last[complete]
-    similar = jaccard_pairs(sets.take(order[first]), sets.take(order[last])) >= threshold
-    confirmed = first[similar]
-    if len(confirmed):
-        yield from duplicates_by_part([s.part_id for s in sides], member[confirmed], owners[order[confirmed]])
+def drop_similar(batch: pa.RecordBatch, keepers: KeeperSets, config: NearDedupConfig) -> Decision:
+    """Reject the rows whose shingle set is at least `config.threshold` similar to one of their keepers'."""
+    ids = batch.column("segment_id").to_numpy()
+    in_batch = np.flatnonzero(np.isin(keepers.member_ids, ids))
+    reasons: list[str | None] = [None] * batch.num_rows
+    if not len(in_batch):
+        return Decision(batch, reasons)
+    order = np.argsort(ids)
+    rows = order[np.searchsorted(ids, keepers.member_ids[in_batch], sorter=order)]
+    texts = batch.column("text").take(rows).to_pylist()
+    members = shingle_sets(texts, config.word_ngram, config.char_ngram)
+    similar = jaccard_pairs(members, keepers.keeper_sets.take(in_batch)) >= config.threshold
+    for row in rows[similar].tolist():
+        reasons[row] = REASON
+    return Decision(batch, reasons)
+
+
+class _DropSimilarInPart(beam.DoFn):
+    def __init__(self, config: NearDedupConfig, stage: str, layout):
+        self.config, self.stage, self.layout = config, stage, layout
+
+    def process(self, element: tuple[str, dict]) -> Iterator[Part]:
+        _, joined = element
+        (part,) = joined["part"]
+        found = list(joined["keepers"])
+        keepers = KeeperSets(
+            np.concatenate([k.member_ids for k in found]) if found else np.zeros(0, np.uint64),
+            np.concatenate([k.keeper_ids for k in found]) if found else np.zeros(0, np.uint64),
+            ShingleSets.concat([k.keeper_sets for k in found]),
+        )
+        yield rewrite_part(part, self.stage, self.layout, lambda batch: drop_similar(batch, keepers, self.config))
 
 
 class DropNearDuplicates(StageTransform):
-    """Drop segments whose shingle set is near-identical (Jaccard >= threshold) to a smaller segment id's."""
+    """Drop segments whose shingle set is near-identical (Jaccard >= threshold) to a keeper's."""
 
     stage = STAGE
 
     def expand(self, parts):
         # Existing parts of earlier builds take part in the matching, never in the rewriting.
         compared = with_existing(parts, self.existing)
-        requests = (
+        candidates = (
             compared
             | "MinHashBandKeys" >> beam.ParDo(_BandKeys(self.config))
             | "GroupByBandPartition" >> beam.GroupByKey()
-            | "PairWithBucketMinimum" >> beam.FlatMap(request_shingles)
+            | "PairWithBucketKeeper" >> beam.FlatMap(candidates_by_keeper_part)
         )
-        duplicates = (
-            {"part": compared | "KeyByPartId" >> beam.Map(key_by_part_id), "requests": requests}
-            | "JoinRequestsToParts" >> beam.CoGroupByKey()
-            | "ShingleCandidates" >> beam.ParDo(_ShingleRequested(self.config))
-            | "GroupByPairPartition" >> beam.GroupByKey()
-            | "ConfirmSimilarPairs" >> beam.FlatMap(confirm_pairs, threshold=self.config.threshold)
+        keeper_sets = (
+            {"part": compared | "KeyComparedByPartId" >> beam.Map(key_by_part_id), "candidates": candidates}
+            | "JoinCandidatesToKeeperParts" >> beam.CoGroupByKey()
+            | "ShipKeeperShingles" >> beam.ParDo(_ShipKeeperSets(self.config))
         )
-        return parts | "DropDuplicates" >> DropListedRecords(duplicates, self.stage_name, REASON, self.layout)
+        return (
+            {"part": parts | "KeyByPartId" >> beam.Map(key_by_part_id), "keepers": keeper_sets}
+            | "JoinKeepersToMemberParts" >> beam.CoGroupByKey()
+            | "DropSimilar" >> beam.ParDo(_DropSimilarInPart(self.config, self.stage_name, self.layout))
+        )
