@@ -25,6 +25,10 @@ class VocabInfo(_Model):
     size: int
     model_type: Literal["bpe", "unigram"]
     special_tokens: dict[str, int]
+    # int64 .npy of shape (size,): how often each token id occurs in the train split (every language,
+    # both sides of pairs), for frequency-weighted masking (XLM's sample_alpha)
+    counts_path: str | None = None
+    counts_sha256: str | None = None
 
 
 class LanguageSampling(_Model):
@@ -37,7 +41,8 @@ class LanguageSampling(_Model):
 class SamplingTable(_Model):
     alpha: float
     unit: Literal["segments", "tokens"]  # what p counts
-    languages: dict[str, LanguageSampling]
+    languages: dict[str, LanguageSampling]  # monolingual train data; p and q over languages
+    pairs: dict[str, LanguageSampling] = {}  # bitext train data by "src-tgt"; p and q over pairs
 
 
 class ShardInfo(_Model):
@@ -50,6 +55,7 @@ class ShardInfo(_Model):
     num_tokens: int
     num_bytes: int
     sha256: str
+    num_samples: int | None = None  # WebDataset samples (each packs consecutive records)
 
 
 class ShardManifest(_Model):

@@ -9,23 +9,12 @@ import posixpath
 
 import fsspec
 
+from pipelines.sampling import sampling_probabilities
 from schemas.manifest import ShardManifest
 from training.config import DataConfig, ObjectivesConfig
 from training.streams import ItemBuilder, PairItems, ShardReader, ShardSource, StreamItems
 
 log = logging.getLogger(__name__)
-
-
-def sampling_probabilities(sizes: dict[str, float], alpha: float) -> dict[str, tuple[float, float]]:
-    """(p, q) per key: p its share of the total size, q ∝ p^alpha normalized (XLM alpha 0.5, XLM-R 0.3).
-
-    The one place sampling probabilities are computed; to be replaced by pipelines.sampling.
-    """
-    total = sum(sizes.values())
-    assert total > 0, f"no data to sample from: {sizes}"
-    p = {key: size / total for key, size in sizes.items()}
-    norm = sum(share**alpha for share in p.values())
-    return {key: (share, share**alpha / norm) for key, share in p.items()}
 
 
 @dataclasses.dataclass(frozen=True)
