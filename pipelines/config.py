@@ -9,7 +9,7 @@ import dataclasses
 import difflib
 import os
 import tomllib
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -30,6 +30,7 @@ from pipelines.languages import languages, unknown_language_message
 from pipelines.storage import is_local
 
 DETECT = "detect"
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -254,8 +255,8 @@ class CorpusConfig(_Section):
         return self.model_copy(update={"sources": sources})
 
 
-def load_corpus_config(path: str) -> CorpusConfig:
-    """Read and validate a corpus config file (.yaml, .yml or .toml); ConfigError says what is wrong."""
+def read_config_file(path: str, model: type[Model], what: str) -> Model:
+    """Read and validate a config file (.yaml, .yml or .toml) into `model`; ConfigError says what is wrong."""
     if not os.path.isfile(path):
         raise ConfigError(f"{path}: config file not found")
     try:
@@ -263,12 +264,18 @@ def load_corpus_config(path: str) -> CorpusConfig:
             data = tomllib.load(f) if path.endswith(".toml") else yaml.safe_load(f)
     except (yaml.YAMLError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: not valid {'TOML' if path.endswith('.toml') else 'YAML'}: {err}") from err
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level, found {type(data).__name__}")
     try:
-        config = CorpusConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(f"{path}: invalid corpus config:\n{describe_errors(err, CorpusConfig)}") from None
+        raise ConfigError(f"{path}: invalid {what}:\n{describe_errors(err, model)}") from None
+
+
+def load_corpus_config(path: str) -> CorpusConfig:
+    """Read and validate a corpus config file; relative source paths are relative to the file."""
+    config = read_config_file(path, CorpusConfig, "corpus config")
     return config.with_sources_relative_to(os.path.dirname(os.path.abspath(path)))
 
 

@@ -7,14 +7,11 @@ millions of sentences, and shards of 64-512 MB.
 
 from __future__ import annotations
 
-import os
-import tomllib
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ByteSize, ConfigDict, Field, field_validator
 
-from pipelines.config import ConfigError, describe_errors
+from pipelines.config import read_config_file
 from pipelines.languages import languages, unknown_language_message
 
 Alpha = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -113,14 +110,4 @@ class ShardsConfig(_Section):
 
 def load_shards_config(path: str) -> ShardsConfig:
     """Read and validate a shard build config file (.yaml, .yml or .toml); ConfigError says what is wrong."""
-    if not os.path.isfile(path):
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f) if path.endswith(".toml") else yaml.safe_load(f)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: not valid {'TOML' if path.endswith('.toml') else 'YAML'}: {err}") from err
-    try:
-        return ShardsConfig.model_validate(data or {})
-    except ValidationError as err:
-        raise ConfigError(f"{path}: invalid shard build config:\n{describe_errors(err, ShardsConfig)}") from None
+    return read_config_file(path, ShardsConfig, "shard build config")

@@ -37,7 +37,7 @@ def test_a_yaml_file_loads_with_sizes_in_units_and_per_language_overrides(tmp_pa
         ("vocab: {alpha: 1.5}", "vocab.alpha: Input should be less than or equal to 1"),
         ("shards: {formats: [arrow, arrow]}", "formats repeat"),
         ("splits: {sizes: {eng-eng: {valid: 1, test: 1}}}", "a pair of two different codes"),
-        ("- a list", "invalid shard build config"),
+        ("- a list", "expected a mapping of settings"),
         ("vocab: [", "not valid YAML"),
     ],
 )
