@@ -209,6 +209,8 @@ class FilterConfig(_Section):
     # letters in the language's own scripts / letters; low because names and terms in Latin letters
     # are common in Thai, Japanese or Russian news
     min_script_share: Probability | None = 0.2
+    # Combining marks per base letter: Hindi reaches ~1.4 on a short line, "Zalgo" text 5-20.
+    max_marks_per_letter: float | None = Field(default=2.0, gt=0)
 
 
 class PairDedupConfig(_Section):

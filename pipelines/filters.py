@@ -92,6 +92,12 @@ def _wrong_script(texts, langs, stats, bound):
     return has_letters & (share < bound), share
 
 
+def _combining_mark_flood(texts, langs, stats, bound):
+    marks, letters = stats.count(MARK).astype(float), stats.count(LETTER)
+    ratio = np.divide(marks, letters, out=marks.copy(), where=letters > 0)  # marks alone: as many as there are
+    return ratio > bound, ratio
+
+
 #: (filter name, config field holding its bound, rule), in the order they are applied.
 FILTERS: tuple[tuple[str, str, Rule], ...] = (
     ("too_short", "min_chars", _too_short),
@@ -100,6 +106,7 @@ FILTERS: tuple[tuple[str, str, Rule], ...] = (
     ("high_digit_punct_ratio", "max_digit_punct_ratio", _high_digit_punct_ratio),
     ("repeated_characters", "max_char_run", _repeated_characters),
     ("repeated_words", "max_repeated_word_ratio", _repeated_words),
+    ("combining_mark_flood", "max_marks_per_letter", _combining_mark_flood),
     ("wrong_script", "min_script_share", _wrong_script),
 )
 

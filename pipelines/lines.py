@@ -10,6 +10,7 @@ over-long lines are skipped in chunks, and UTF-8 is decoded strictly. Every prob
 from __future__ import annotations
 
 import dataclasses
+import glob
 import gzip
 import io
 import os
@@ -40,6 +41,7 @@ class FileRange:
     compression: str  # "none", "gzip" or "zstd"
     file_size: int
     index: int = 0  # which range of the file
+    refused: tuple[str, str] | None = None  # (reason, detail) when the file is not read at all but rejected
 
     @property
     def key(self) -> str:
@@ -73,12 +75,39 @@ def base_dir(pattern: str) -> str:
     return head.rsplit("/", 1)[0] + "/" if "/" in head else ""
 
 
+def _escapes(path: str, pattern: str, base: str) -> bool:
+    """A glob matched a symbolic link that leads out of the directory the glob reads."""
+    if not storage.is_local(path) or not os.path.islink(path) or not any(c in pattern for c in "*?["):
+        return False
+    root = os.path.realpath(base or ".")
+    return os.path.commonpath([root, os.path.realpath(path)]) != root
+
+
+def _broken_links(pattern: str) -> list[str]:
+    """Symbolic links a local glob matches that lead nowhere (Beam's match leaves them out silently)."""
+    if not storage.is_local(pattern):
+        return []
+    return sorted(p for p in glob.glob(pattern, recursive=True) if os.path.islink(p) and not os.path.exists(p))
+
+
 def file_ranges(pattern: str, compression: str, part_bytes: int | None) -> list[FileRange]:
     """The ranges to read a path or glob in: uncompressed files are cut every `part_bytes` (None: never)."""
     base = base_dir(pattern)
-    ranges = []
-    for info in storage.match(pattern):
+    ranges = [
+        FileRange(path, path[len(base) :] if base else os.path.basename(path), 0, None, "none", 0, 0,
+                  ("broken_link", f"a symbolic link to {os.readlink(path)}, which does not exist"))
+        for path in _broken_links(pattern)
+    ]  # fmt: skip
+    matched = storage.match(pattern, allow_empty=bool(ranges))
+    for info in matched:
         relpath = info.path[len(base) :] if base and info.path.startswith(base) else os.path.basename(info.path)
+        if _escapes(info.path, pattern, base):
+            refused = (
+                "symlink_outside_input",
+                f"a symbolic link to {os.path.realpath(info.path)}, outside {base or '.'}",
+            )
+            ranges.append(FileRange(info.path, relpath, 0, None, "none", 0, 0, refused))
+            continue
         kind = compression_of(info.path, compression)
         step = part_bytes if part_bytes and kind == "none" and info.size > part_bytes else None
         starts = list(range(0, info.size, step)) if step else [0]
@@ -169,6 +198,9 @@ def _decode(offset: int, data: bytes, length: int, read: ReadConfig) -> TextLine
 
 def decoded_lines(rng: FileRange, read: ReadConfig) -> Iterator[TextLine | BadLine]:
     """Every line a range owns, decoded, or the reason it could not be."""
+    if rng.refused:
+        yield BadLine(0, "", *rng.refused)
+        return
     try:
         if rng.start == 0:
             with _open(rng, read) as stream:

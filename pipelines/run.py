@@ -43,13 +43,18 @@ def pipeline_options(pipeline_args: list[str]) -> PipelineOptions:
 
 
 def prepare_output(layout: BuildLayout, overwrite: bool) -> None:
-    """Refuse to write over an earlier build unless told to, then clear what a new build writes."""
-    previous = [p for p in (layout.metadata, layout.segments, layout.rejects, layout.work) if storage.exists(p)]
-    if previous and not overwrite:
+    """Refuse to write over a complete earlier build unless told to, then clear what a new build writes.
+
+    A build that never finished (killed, or failed) left no corpus.json: it is cleared without asking.
+    """
+    previous = [p for p in (layout.metadata, layout.segments, layout.bitext, layout.rejects, layout.work)
+                if storage.exists(p)]  # fmt: skip
+    if storage.exists(layout.metadata) and not overwrite:
         raise FileExistsError(
-            f"{layout.root} already holds a corpus build ({', '.join(previous)}); "
-            "choose another output directory or pass --overwrite"
+            f"{layout.root} already holds a corpus build; choose another output directory or pass --overwrite"
         )
+    if previous and not storage.exists(layout.metadata):
+        log.warning("%s holds a build that did not finish; starting it again", layout.root)
     for path in previous + [layout.ledger]:
         storage.delete_tree(path)
 

@@ -78,10 +78,13 @@ def test_hostile_input_is_rejected_and_counted_never_fatal(tmp_path):
     lines = "".join(f"Satz Nummer {i} in einer komprimierten Datei.\n" for i in range(3000))
     (data / "f_truncated.txt.gz").write_bytes(gzip.compress(lines.encode())[:-500])
     (data / "g_binary.txt").write_bytes(bytes(range(256)) * 64)
-    (data / "h_floods.txt").write_text(
-        "\u202e\u202e\u202e" + "a\u0301\u0302\u0303" * 200 + "\n" + "\u0300" * 5000 + "\n"
-    )
+    # Right-to-left overrides, then letters under piles of combining marks (overlays: NFC keeps them).
+    (data / "h_floods.txt").write_text("\u202e\u202e\u202e" + "a\u0334\u0335\u0336\u0337" * 200 + "\n")
     (data / "i_controls.txt").write_bytes(b"\x1b[31mFarbige\x1b[0m Ausgabe im Terminal ist kein Text.\n")
+    (tmp_path / "secret.txt").write_text("Dieser Satz liegt außerhalb der Eingabe und darf nicht gelesen werden.\n")
+    (data / "j_link_out.txt").symlink_to(tmp_path / "secret.txt")
+    (data / "k_link_in.txt").symlink_to(data / "c_bom_crlf.txt")
+    (data / "l_link_broken.txt").symlink_to(tmp_path / "gone.txt")
     config = write_config(tmp_path / "corpus.yaml", [{"name": "bad", "path": str(data / "*"), "language": "deu"}])
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["build-corpus", str(config), str(out)])
@@ -89,10 +92,19 @@ def test_hostile_input_is_rejected_and_counted_never_fatal(tmp_path):
     ledger = Ledger.from_json(json.loads((out / "ledger.json").read_text()))
     ledger.check()
     reasons = {r["reason"] for r in arrow_rows((out / "rejects").rglob("*.arrow"))}
-    assert {"bad_utf8", "line_too_long", "truncated_archive", "not_text"} <= reasons
+    assert {
+        "bad_utf8",
+        "line_too_long",
+        "truncated_archive",
+        "not_text",
+        "symlink_outside_input",
+        "broken_link",
+    } <= reasons
+    assert {"combining_mark_flood", "repeated_characters"} & reasons
     texts = {r["text"] for r in arrow_rows((out / "segments").rglob("*.arrow"))}
     assert set(good) <= texts
     assert "Nullbytes mitten im Satz sind nicht gut." in texts
+    assert not any("außerhalb" in t for t in texts)
     assert all("\x00" not in t and "\u202e" not in t and "\x1b" not in t for t in texts)
 
 
@@ -125,3 +137,6 @@ def test_an_earlier_build_is_not_overwritten_by_accident(tmp_path):
     assert again.returncode == 2 and "already holds a corpus build" in again.stderr and "--overwrite" in again.stderr
     assert "Traceback" not in again.stderr
     assert run_cli("build-corpus", config, out, "--overwrite").returncode == 0
+    # A build that did not finish (no corpus.json) is started again without asking.
+    (out / "corpus.json").unlink()
+    assert CliRunner().invoke(app, ["build-corpus", str(config), str(out)]).exit_code == 0
