@@ -88,13 +88,13 @@ def build_corpus(
     segments_by_lang, pairs_by_lang = _count_rows_by(layout.segments, "lang="), _count_rows_by(layout.bitext, "pair=")
     num_rejects = sum(count_rows(info.path) for info in _arrow_files(layout.rejects))
     _check_outputs(ledger, sum(segments_by_lang.values()) + sum(pairs_by_lang.values()), num_rejects)
+    if not keep_work:
+        storage.delete_tree(layout.work)
     storage.flush_to_disk(out_dir)
     storage.write_bytes(layout.ledger, ledger.dumps().encode())
     # corpus.json is written last: its presence marks a complete build.
     metadata = _metadata(config, ledger, segments_by_lang, pairs_by_lang, num_rejects, list(base_dirs))
     storage.write_bytes(layout.metadata, metadata.encode())
-    if not keep_work:
-        storage.delete_tree(layout.work)
     seconds = time.monotonic() - started
     return BuildResult(out_dir, ledger, segments_by_lang, pairs_by_lang, num_rejects, seconds)
 
