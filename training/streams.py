@@ -99,12 +99,21 @@ def _parse_webdataset(data: bytes, shard: ShardSource, vocab_size: int) -> list[
                                                                           ("tgt.npy", "tgt_offsets.npy")]
     blocks = []
     for sample in group_by_keys(tar_file_expander([{"url": shard.name, "stream": io.BytesIO(data)}])):
+        key = sample["__key__"]
+        # Shards are only read in memory, but a member named like a path out of the shard is a
+        # tampered file: refuse it rather than trust anything else in it.
+        if key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"member {key!r} is an absolute path or leaves the shard's directory")
         missing = [k for k in keys if k not in sample]
         if missing:
             raise KeyError(f"sample {sample['__key__']} lacks {missing}")
         json.loads(sample["json"])  # present and well formed; languages come from the manifest
-        blocks.append(tuple((np.load(io.BytesIO(sample[t])), np.load(io.BytesIO(sample[o]))) for t, o in sides))
+        blocks.append(tuple((_array(sample[t]), _array(sample[o])) for t, o in sides))
     return blocks
+
+
+def _array(data: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(data), allow_pickle=False)  # never unpickle what a data file holds
 
 
 def _parse_arrow(data: bytes, shard: ShardSource, vocab_size: int) -> list[Block]:
