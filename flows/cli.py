@@ -22,6 +22,7 @@ _configure_logging()
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from flows.commands import register
 from pipelines.config import ConfigError, load_corpus_config
 from pipelines.inputs import plan_inputs
 from pipelines.layout import BuildLayout
@@ -119,23 +120,7 @@ def build_corpus_command(
     )
 
 
-@app.command()
-def demo(
-    out_dir: Path = typer.Option(Path("out/demo"), help="Where the demo writes its corpus, config and outputs."),
-) -> None:
-    """Run the main job on a real corpus any machine can get: Django's human translations (~86 languages)."""
-    import yaml
-
-    from flows.demo_corpus import write_django_corpus
-
-    files = write_django_corpus(out_dir / "input")
-    config_path = out_dir / "corpus.yaml"
-    sources = [
-        {"name": f"django-{code}", "path": f"input/{path.name}", "language": code} for code, path in files.items()
-    ]
-    config_path.write_text(yaml.safe_dump({"name": "django-demo", "sources": sources}, sort_keys=False))
-    console.print(f"demo corpus: {len(files)} languages from Django's translation catalogs; config in {config_path}")
-    build_corpus_command(typer.Context(typer.main.get_command(app)), config_path, str(out_dir / "corpus"), True, False)
+register(app)  # build, train, evaluate, export, run, stats, serve, demo (flows/commands.py)
 
 
 def main() -> None:

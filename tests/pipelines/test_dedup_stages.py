@@ -3,9 +3,9 @@ import numpy as np
 from apache_beam.testing.util import assert_that, equal_to
 from parts_fixtures import rejects_of, rows_of, write_part
 
+from pipelines.comparison import comparison_key
 from pipelines.config import ExactDedupConfig, NearDedupConfig
 from pipelines.dedup import PartKeys, pair_with_group_minimum
-from pipelines.comparison import comparison_key
 from pipelines.dedup_exact import DropExactDuplicates
 from pipelines.dedup_near import DropNearDuplicates
 
