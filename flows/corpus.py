@@ -9,6 +9,7 @@ vocabulary, shards, sampling table and manifest over everything.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Literal
@@ -132,6 +133,17 @@ def check_vocab_fit(vocab_model: str, corpus_dirs: list[str], new_languages: set
     return fits
 
 
+@task(name="keep-vocabulary", **IO_RETRIES)
+def keep_vocabulary(vocab_model: str, layout: OutputLayout) -> str:
+    """A copy of the current vocabulary under a name of its content, outside the shards a rebuild clears."""
+    data = storage.read_bytes(vocab_model)
+    kept = layout.kept_vocab(hashlib.sha256(data).hexdigest())
+    if not storage.exists(kept):
+        storage.write_bytes(kept, data)
+    get_run_logger().info("vocab_policy=keep: encoding with the existing vocabulary %s", kept)
+    return kept
+
+
 @task(name="record-generations", **IO_RETRIES)
 def record_generations(corpus_root: str, record: GenerationRecord) -> list[str]:
     """Write the generation record; delete corpus builds it no longer lists (after a full rebuild)."""
@@ -205,13 +217,12 @@ def build_corpus(
     record_generations(layout.corpus, plan.record)
 
     fits = []
-    if vocab_policy == "keep" and plan.new is not None and plan.base and storage.exists(layout.manifest):
-        new_languages = _languages(new_dirs) - _languages([d for d in corpus_dirs if d not in new_dirs])
-        fits = check_vocab_fit(ShardsLayout(layout.shards).vocab_model, corpus_dirs, new_languages)
-        logger.warning(
-            "vocab_policy=keep: the shard build cannot encode with an existing vocabulary yet "
-            "(pipelines.shards_run.build_shards always trains one), so the vocabulary is retrained"
-        )
+    if vocab_policy == "keep" and storage.exists(layout.manifest):
+        kept = keep_vocabulary(ShardsLayout(layout.shards).vocab_model, layout)
+        shards = shards.model_copy(update={"vocab": shards.vocab.model_copy(update={"model": kept})})
+        if plan.new is not None and plan.base:
+            new_languages = _languages(new_dirs) - _languages([d for d in corpus_dirs if d not in new_dirs])
+            fits = check_vocab_fit(kept, corpus_dirs, new_languages)
     spec = ShardsSpec(
         key=digest("shards", shards.model_dump(mode="json"), build_keys, code, layout.shards),
         corpus_dirs=corpus_dirs, out_dir=layout.shards, config=shards,

@@ -44,6 +44,9 @@ class VocabConfig(_Section):
     # The model file records the trainer's thread count, so it is part of the config, not the machine.
     num_threads: int = Field(default=2, ge=1)
     seed: int = 0
+    # An existing SentencePiece model (e.g. an earlier build's vocab/spm.model) to encode with instead
+    # of training one: keeps token ids stable when a language is added.
+    model: str | None = None
 
 
 class SplitSizes(_Section):

@@ -36,7 +36,7 @@ from pipelines.shards import STAGE as WRITE
 from pipelines.shards_config import ShardsConfig
 from pipelines.shards_layout import TOKEN_COUNTS, VOCAB_MODEL, ShardsLayout
 from pipelines.splits import SPLITS, SplitPlan
-from pipelines.vocab import TrainedVocab, train_vocab, vocab_sample_rates
+from pipelines.vocab import TrainedVocab, keep_vocab, load_vocab_model, train_vocab, vocab_sample_rates
 from schemas.manifest import MANIFEST_VERSION, ShardInfo, ShardManifest, VocabInfo
 from schemas.shards import SPECIAL_TOKENS, token_type
 
@@ -74,13 +74,18 @@ def build_shards(
     layout = ShardsLayout(out_dir)
     inputs = find_inputs(corpus_dirs, config.languages)
     splits = SplitPlan.from_counts(inputs.counts, config.splits)
-    fingerprint = build_fingerprint(config, inputs)
+    # Read before the output is cleared: the model may be the previous build's own vocab/spm.model.
+    kept_vocab = load_vocab_model(config.vocab.model) if config.vocab.model else None
+    fingerprint = build_fingerprint(config, inputs, kept_vocab)
     prepare_output(layout, corpus_dirs, fingerprint, overwrite)
     files, options = list(inputs.files), pipeline_options(list(pipeline_args))
     log.info("shard build %r: %d input files, %d languages and pairs", config.name, len(files), len(inputs.counts))
     clock.done("plan")
 
+    # With an existing vocabulary nothing is sampled; the scan still finds the held-out keys.
     rates = vocab_sample_rates(inputs.side_counts(), config.vocab)
+    if kept_vocab is not None:
+        rates = dict.fromkeys(rates, 0.0)
     with beam.Pipeline(options=options) as pipeline:
         _ = (
             pipeline
@@ -89,7 +94,10 @@ def build_shards(
         )
     heldout = merge_heldout_keys(layout, files)
     clock.done("scan")
-    vocab = train_vocab([layout.vocab_sample(f.part_id) for f in files], config.vocab, layout.vocab_model)
+    if kept_vocab is not None:
+        vocab = keep_vocab(kept_vocab, layout.vocab_model)
+    else:
+        vocab = train_vocab([layout.vocab_sample(f.part_id) for f in files], config.vocab, layout.vocab_model)
     log.info("vocabulary: %d pieces from %d sentences; %d held-out keys", vocab.size, vocab.num_sentences, len(heldout))
     clock.done("vocab")
     with beam.Pipeline(options=options) as pipeline:
@@ -129,9 +137,11 @@ def _absolute(path: str) -> str:
     return os.path.abspath(path) if storage.is_local(path) else path.rstrip("/")
 
 
-def build_fingerprint(config: ShardsConfig, inputs: CorpusInputs) -> str:
-    """What makes two builds the same: the config and the exact corpus builds they read."""
+def build_fingerprint(config: ShardsConfig, inputs: CorpusInputs, kept_vocab: bytes | None = None) -> str:
+    """What makes two builds the same: the config, the exact corpus builds they read, a kept vocabulary."""
     identity = {"config": config.model_dump(mode="json"), "corpora": list(inputs.corpora), "version": MANIFEST_VERSION}
+    if kept_vocab is not None:  # its path may stay while the file changes
+        identity["vocab_model"] = hashlib.sha256(kept_vocab).hexdigest()
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 

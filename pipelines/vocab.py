@@ -97,6 +97,29 @@ def train_vocab(sample_paths: Sequence[str], config: VocabConfig, model_path: st
     return TrainedVocab(model_path, hashlib.sha256(data).hexdigest(), processor.get_piece_size(), num_sentences)
 
 
+def load_vocab_model(path: str) -> bytes:
+    """An existing SentencePiece model's bytes; ValueError when it is missing, not a model, or lacks the
+    project's special tokens at their fixed ids (it was not trained by this project)."""
+    if not storage.exists(path):
+        raise ValueError(f"vocab.model: {path} does not exist")
+    data = storage.read_bytes(path)
+    try:
+        processor = spm.SentencePieceProcessor(model_proto=data)
+    except RuntimeError as err:
+        raise ValueError(f"vocab.model: {path} is not a SentencePiece model: {err}") from None
+    found = {token: processor.piece_to_id(token) for token in SPECIAL_TOKENS}
+    if found != SPECIAL_TOKENS:
+        raise ValueError(f"vocab.model: {path} has the special tokens at {found}, not at {SPECIAL_TOKENS}")
+    return data
+
+
+def keep_vocab(data: bytes, model_path: str) -> TrainedVocab:
+    """Write an existing model (from `load_vocab_model`) as this build's vocabulary."""
+    storage.write_bytes(model_path, data)
+    size = spm.SentencePieceProcessor(model_proto=data).get_piece_size()
+    return TrainedVocab(model_path, hashlib.sha256(data).hexdigest(), size, 0)
+
+
 def _sample_lines(paths: Sequence[str]) -> Iterator[str]:
     for path in paths:
         with storage.open_read(path) as f:

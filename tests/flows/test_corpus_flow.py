@@ -82,6 +82,9 @@ def test_rerun_does_no_work_and_a_new_language_is_built_alone(prefect_harness, d
     sampling = json.loads((out / "shards" / "manifest.json").read_text())["sampling"]
     assert set(sampling["languages"]) == {"deu", "fra", "spa"} and set(sampling["pairs"]) == {"eng-deu", "eng-spa"}
     assert [row["lang"] for row in grown.vocab_fit if row["new"]] == ["spa"]
+    # vocab_policy=keep: the grown build encodes with the first build's vocabulary, token ids unchanged.
+    grown_manifest = json.loads((out / "shards" / "manifest.json").read_text())
+    assert grown_manifest["vocab"]["sha256"] == json.loads(manifest)["vocab"]["sha256"]
     assert (out / "shards" / "sampling.png").stat().st_size > 0
 
     ledger_artifact = read_artifacts("corpus-ledger")[0]

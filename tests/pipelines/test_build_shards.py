@@ -226,3 +226,21 @@ def test_rejects_keep_their_records(tmp_path):
     assert (reject["text"], reject["reason"], reject["stage"]) == (" ", "empty_after_encoding", "encode")
     assert result.ledger.rows()[-2].dropped == {"empty_after_encoding": 1}
     assert pa.ipc.open_file(str(next((tmp_path / "out" / "rejects").rglob("*.arrow")))).schema.equals(REJECT_SCHEMA)
+
+
+def test_an_existing_vocabulary_is_kept_with_the_same_token_ids(corpus, built, tmp_path):
+    out = Path(shutil.copytree(built.out_dir, tmp_path / "out"))
+    kept = CONFIG.model_copy(update={"vocab": CONFIG.vocab.model_copy(update={"model": str(out / "vocab" / "spm.model")})})
+    result = build_shards([str(corpus)], str(out), kept, overwrite=True)  # its own model, read before clearing
+    assert result.manifest.vocab.sha256 == built.manifest.vocab.sha256
+    assert result.manifest.build["num_vocab_sample_sentences"] == 0
+    first = pa.ipc.open_file(str(Path(built.out_dir) / built.manifest.shards[0].path)).read_all()
+    again = pa.ipc.open_file(str(out / result.manifest.shards[0].path)).read_all()
+    assert first.column("tokens").to_pylist()[:20] == again.column("tokens").to_pylist()[:20]
+
+
+def test_a_kept_vocabulary_must_be_one_of_ours(corpus, tmp_path):
+    (tmp_path / "bad.model").write_bytes(b"not a model")
+    bad = CONFIG.model_copy(update={"vocab": CONFIG.vocab.model_copy(update={"model": str(tmp_path / "bad.model")})})
+    with pytest.raises(ValueError, match="is not a SentencePiece model"):
+        build_shards([str(corpus)], str(tmp_path / "out"), bad)
