@@ -31,7 +31,8 @@ from pipelines.report import ledger_table, pairs_table, segments_table
 from pipelines.run import build_corpus, parts_per_stage, stage_progress
 
 app = typer.Typer(
-    help="Multilingual text to training-ready shards and cross-lingual (XLM) pretraining.",
+    help="Multilingual text to training-ready shards and cross-lingual (XLM) pretraining. "
+    "New here? Start with `xlmforge demo`.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -92,7 +93,8 @@ def build_corpus_command(
     overwrite: bool = typer.Option(False, help="Replace an earlier build in OUT_DIR."),
     keep_work: bool = typer.Option(False, help="Keep the intermediate parts of every stage under OUT_DIR/work."),
 ) -> None:
-    """Build a clean monolingual corpus: read, normalize, deduplicate, identify language, filter.
+    """Build a clean corpus as one Beam job (no Prefect): monolingual and parallel text, read,
+    normalized, deduplicated, language-identified, filtered, document pairs aligned.
 
     Extra options go to Beam unchanged, e.g. `--direct_running_mode=multi_processing
     --direct_num_workers=2`, or `--runner FlinkRunner --flink_master=host:8081`.

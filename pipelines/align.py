@@ -49,7 +49,7 @@ _DEFAULT_PRIORS = (("1-1", 0.89), ("2-1", 0.089), ("1-2", 0.089), ("2-2", 0.003)
 
 @dataclasses.dataclass(frozen=True)
 class AlignConfig:
-    """Parameters of the aligner; the defaults are tuned on NTREX news (docs/benchmarks-alignment.md)."""
+    """Parameters of the aligner; the defaults are tuned on NTREX news (docs/benchmarks.md)."""
 
     #: Prior probability of each bead kind; leaving out 2-1, 1-2 or 2-2 disables it.
     priors: tuple[tuple[str, float], ...] = _DEFAULT_PRIORS
