@@ -48,11 +48,6 @@ def code_digest(*packages: str) -> str:
     return digest.hexdigest()
 
 
-def file_digest(path: str) -> str:
-    """sha256 of one (small) file's bytes, local or remote."""
-    return hashlib.sha256(storage.read_bytes(path)).hexdigest()
-
-
 class StageOutput(BaseModel):
     """What a cached stage task returns: where its output is and how to tell that it is still there."""
 
@@ -68,7 +63,7 @@ class StageOutput(BaseModel):
 
     def intact(self) -> bool:
         try:
-            return storage.exists(self.marker) and file_digest(self.marker) == self.marker_sha256
+            return storage.exists(self.marker) and storage.file_digest(self.marker) == self.marker_sha256
         except OSError:
             return False
 

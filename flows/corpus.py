@@ -18,7 +18,7 @@ from prefect import flow, get_run_logger, task
 from pydantic import BaseModel, ConfigDict
 
 from flows import artifacts
-from flows.caching import StageOutput, code_digest, digest, file_digest, key_from_spec, retry_on_io, run_cached
+from flows.caching import StageOutput, code_digest, digest, key_from_spec, retry_on_io, run_cached
 from flows.generations import (
     KINDS,
     Generation,
@@ -97,7 +97,7 @@ def build_corpus_part(spec: CorpusBuildSpec, pipeline_args: list[str]) -> StageO
     summary = {"segments": result.segments_by_lang, "pairs": result.pairs_by_lang, "rejects": result.num_rejects}
     return StageOutput(
         stage=f"{spec.stage} (generation {spec.generation})", key=spec.key, path=spec.out_dir, marker=marker,
-        marker_sha256=file_digest(marker), summary=summary, seconds=result.seconds,
+        marker_sha256=storage.file_digest(marker), summary=summary, seconds=result.seconds,
     )  # fmt: skip
 
 
@@ -111,7 +111,7 @@ def build_shards_part(spec: ShardsSpec, pipeline_args: list[str]) -> StageOutput
                "pairs": sorted(sampling.pairs), "num_shards": len(result.manifest.shards),
                "rejects": result.num_rejects}  # fmt: skip
     return StageOutput(
-        stage="shards", key=spec.key, path=spec.out_dir, marker=marker, marker_sha256=file_digest(marker),
+        stage="shards", key=spec.key, path=spec.out_dir, marker=marker, marker_sha256=storage.file_digest(marker),
         summary=summary, seconds=result.seconds,
     )  # fmt: skip
 

@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger, task
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows import artifacts
-from flows.caching import StageOutput, code_digest, digest, file_digest, key_from_spec, retry_on_io, run_cached
+from flows.caching import StageOutput, code_digest, digest, key_from_spec, retry_on_io, run_cached
 from pipelines import storage
 from pipelines.languages import languages, unknown_language_message
 
@@ -59,7 +59,7 @@ def checkpoint_digest(checkpoint: str) -> str:
     digest_file = Path(f"{checkpoint}.sha256")
     if not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
-    return digest_file.read_text().strip() if digest_file.exists() else file_digest(checkpoint)
+    return digest_file.read_text().strip() if digest_file.exists() else storage.file_digest(checkpoint)
 
 
 def validation_perplexity_of(checkpoint: str, manifest: str, num_batches: int) -> dict[str, float]:
@@ -99,8 +99,9 @@ def evaluate_checkpoint(spec: EvaluateSpec) -> StageOutput:
     result = Evaluation(checkpoint=spec.checkpoint, split=spec.split, pivot=spec.pivot, retrieval=retrieval,
                         retrieval_note=note, perplexity=perplexity, path=spec.out_path)  # fmt: skip
     storage.write_bytes(spec.out_path, result.model_dump_json(indent=2).encode())
+    marker_sha256 = storage.file_digest(spec.out_path)
     return StageOutput(stage="evaluate", key=spec.key, path=spec.out_path, marker=spec.out_path,
-                       marker_sha256=file_digest(spec.out_path), seconds=time.monotonic() - started)  # fmt: skip
+                       marker_sha256=marker_sha256, seconds=time.monotonic() - started)  # fmt: skip
 
 
 @task(name="export", cache_key_fn=key_from_spec, **IO_RETRIES)
@@ -111,7 +112,7 @@ def export_checkpoint(spec: ExportSpec) -> StageOutput:
     out_dir = export_to_hf(spec.checkpoint, spec.out_dir)
     marker = str(out_dir / "xlmforge.json")
     return StageOutput(stage="export", key=spec.key, path=str(out_dir), marker=marker,
-                       marker_sha256=file_digest(marker), seconds=time.monotonic() - started)  # fmt: skip
+                       marker_sha256=storage.file_digest(marker), seconds=time.monotonic() - started)  # fmt: skip
 
 
 class _Language(BaseModel):
@@ -140,7 +141,7 @@ def evaluate(
     _Language(code=pivot)
     checkpoint = os.path.abspath(checkpoint)
     out_path = out_path or f"{os.path.splitext(checkpoint)[0]}.eval-{split}.json"
-    key = digest(checkpoint_digest(checkpoint), file_digest(manifest), split, pivot, layer, num_valid_batches,
+    key = digest(checkpoint_digest(checkpoint), storage.file_digest(manifest), split, pivot, layer, num_valid_batches,
                  code_digest("training", "schemas"), out_path)  # fmt: skip
     spec = EvaluateSpec(key=key, checkpoint=checkpoint, manifest=manifest, split=split, pivot=pivot, layer=layer,
                         num_valid_batches=num_valid_batches, out_path=out_path)  # fmt: skip

@@ -25,7 +25,8 @@ from prefect import flow, get_run_logger, task
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from flows import artifacts
-from flows.caching import StageOutput, code_digest, digest, file_digest, key_from_spec, run_cached
+from flows.caching import StageOutput, code_digest, digest, key_from_spec, run_cached
+from pipelines import storage
 from schemas.manifest import ShardManifest
 from training.checkpoint import list_checkpoints
 from training.config import ConfigError, RunConfig
@@ -176,7 +177,7 @@ def train_model(spec: PretrainSpec) -> StageOutput:
     marker = f"{checkpoint}.sha256"
     step = int(re.search(r"step-(\d+)\.pt$", checkpoint.name).group(1))
     return StageOutput(stage="pretrain", key=spec.key, path=str(checkpoint), marker=marker,
-                       marker_sha256=file_digest(marker), summary={"step": step},
+                       marker_sha256=storage.file_digest(marker), summary={"step": step},
                        seconds=time.monotonic() - started)  # fmt: skip
 
 
@@ -203,7 +204,7 @@ def pretrain(
     command = launch_command(config_path, launch, num_gpus)
     logger.info("%s; run config %s", f"{num_gpus} GPU(s)" if num_gpus else "no GPU: training on CPU", config_path)
     identity = config.to_dict()
-    identity["data"]["manifest"] = file_digest(config.data.manifest)
+    identity["data"]["manifest"] = storage.file_digest(config.data.manifest)
     world = (launch.nproc_per_node or max(num_gpus, 1)) * launch.nnodes
     code = code_digest("training", "schemas")
     spec = PretrainSpec(key=digest(identity, world, code, run_dir), config_path=config_path,

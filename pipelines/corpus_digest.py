@@ -14,16 +14,6 @@ from pipelines import storage
 from pipelines.config import AnySource, CorpusConfig
 from pipelines.lines import base_dir
 
-_CHUNK = 4 * 2**20
-
-
-def _file_digest(path: str) -> str:
-    digest = xxhash.xxh3_128()
-    with storage.open_read(path) as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def source_digest(source: AnySource) -> str:
     """A digest of a source's settings and the bytes of every file it reads (xxh3-128, hex)."""
@@ -35,7 +25,7 @@ def source_digest(source: AnySource) -> str:
         base = base_dir(pattern)
         for info in storage.match(pattern):
             relpath = info.path[len(base) :] if base and info.path.startswith(base) else info.path.rsplit("/", 1)[-1]
-            digest.update(f"\0{relpath}\0{info.size}\0{_file_digest(info.path)}".encode())
+            digest.update(f"\0{relpath}\0{info.size}\0{storage.file_digest(info.path, 'xxh3_128')}".encode())
     return digest.hexdigest()
 
 

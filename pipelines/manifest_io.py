@@ -7,7 +7,6 @@ every problem named, before anything trains on it.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -108,7 +107,7 @@ def manifest_problems(root: str, manifest: ShardManifest, check_hashes: bool = T
             problems.append(f"{rel}: listed but missing")
         elif num_bytes is not None and size != num_bytes:
             problems.append(f"{rel}: {size} bytes, the manifest says {num_bytes}")
-        elif check_hashes and file_sha256(path) != sha256:
+        elif check_hashes and storage.file_digest(path) != sha256:
             problems.append(f"{rel}: sha256 differs from the manifest's (the file changed after the build)")
     problems += [f"{rel}: a shard file the manifest does not list" for rel in sorted(on_disk)]
     return problems + _sampling_problems(manifest)
@@ -137,11 +136,3 @@ def _sampling_problems(manifest: ShardManifest) -> list[str]:
 def _size(path: str) -> int | None:
     found = storage.match(path, allow_empty=True)
     return found[0].size if found else None
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with storage.open_read(path) as f:
-        while chunk := f.read(_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()

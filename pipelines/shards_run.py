@@ -25,7 +25,7 @@ import apache_beam as beam
 from pipelines import storage
 from pipelines.encode import DECONTAMINATE, ENCODE
 from pipelines.ledger import IN, KEPT, Ledger, LedgerError, chain
-from pipelines.manifest_io import file_sha256, sampling_table, write_manifest
+from pipelines.manifest_io import sampling_table, write_manifest
 from pipelines.parts import count_rows
 from pipelines.run import pipeline_options
 from pipelines.scan import ScanCorpus, merge_heldout_keys
@@ -232,7 +232,7 @@ def _vocab_info(layout: ShardsLayout, vocab: TrainedVocab, config: ShardsConfig)
         model_type=config.vocab.model_type,
         special_tokens=SPECIAL_TOKENS,
         counts_path=TOKEN_COUNTS,
-        counts_sha256=file_sha256(layout.token_counts),
+        counts_sha256=storage.file_digest(layout.token_counts),
     )
 
 

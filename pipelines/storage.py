@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import posixpath
 import uuid
 from collections.abc import Iterator
 from typing import BinaryIO
 
+import xxhash
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
@@ -100,6 +102,16 @@ def flush_to_disk(path: str) -> None:
     """Make everything written so far under a local `path` durable (object stores are on close)."""
     if is_local(path):
         os.sync()
+
+
+def file_digest(path: str, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes, read in chunks: "sha256" (what manifests record) or "xxh3_128"
+    (for cache keys over large inputs, at memory speed)."""
+    digest = xxhash.xxh3_128() if algorithm == "xxh3_128" else hashlib.new(algorithm)
+    with open_read(path) as f:
+        while chunk := f.read(4 * 2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def write_bytes(path: str, data: bytes) -> None:
