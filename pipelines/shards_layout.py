@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 from pipelines import storage
+from pipelines.layout import OutputDirectory
 from schemas.manifest import MANIFEST_NAME
 
 
 @dataclasses.dataclass(frozen=True)
-class ShardsLayout:
+class ShardsLayout(OutputDirectory):
     """The output directory of a shard build:
 
     manifest.json                                   written last: its presence marks a complete build
@@ -21,15 +22,9 @@ class ShardsLayout:
     work/                                           intermediate files (removed after a successful build)
     """
 
-    root: str
-
     @property
     def manifest(self) -> str:
         return storage.join(self.root, MANIFEST_NAME)
-
-    @property
-    def ledger(self) -> str:
-        return storage.join(self.root, "ledger.json")
 
     @property
     def report(self) -> str:
@@ -46,14 +41,6 @@ class ShardsLayout:
     @property
     def token_counts(self) -> str:
         return storage.join(self.root, TOKEN_COUNTS)
-
-    @property
-    def rejects(self) -> str:
-        return storage.join(self.root, "rejects")
-
-    @property
-    def work(self) -> str:
-        return storage.join(self.root, "work")
 
     def outputs(self) -> list[str]:
         """Everything a build writes, the manifest first (so it is the first thing to go)."""
@@ -78,8 +65,6 @@ class ShardsLayout:
     def encoded(self, kind: str, key: str, split: str, part_id: str) -> str:
         return storage.join(self.work, "encoded", kind, key, split, f"{part_id}.arrow")
 
-    def rejected(self, stage: str, part_id: str) -> str:
-        return storage.join(self.rejects, stage, f"{part_id}.arrow")
 
     @property
     def ledger_counts(self) -> str:
