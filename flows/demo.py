@@ -32,14 +32,15 @@ SHARDS = {
     "sampling": {"alpha": 0.5},
 }
 
-# A 2-layer, 64-wide XLM: about a step per second on two CPU cores, so ~3-4 minutes of training.
+# A 2-layer, 64-wide XLM: ~8 steps a second on two CPU cores, so ~2.5 minutes of training (1,500 steps
+# measured: MLM perplexity ~2,000 -> ~500, retrieval a few times above chance: it learns, it is not a model).
 RUN = {
     "model": {"preset": "tiny", "max_positions": 256, "dropout": 0.1},
     "data": {"seq_len": 128, "max_sentence_len": 48, "tokens_per_batch": 2048},
     "objectives": {"mlm_steps": "auto"},  # every language (MLM) and pair (TLM) of the manifest
     "optim": {"lr": 1.0e-3, "warmup_steps": 30},
     "train": {
-        "max_steps": 300,
+        "max_steps": 1200,
         "log_every": 10,
         "checkpoint_every": 50,
         "num_valid_batches": 5,
