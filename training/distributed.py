@@ -43,6 +43,9 @@ def setup(device: str) -> DistContext:
 
 def teardown(ctx: DistContext) -> None:
     if ctx.owns_group and dist.is_initialized():
+        # Every rank reaches this point before any tears down: a rank that destroys the group while
+        # another is still in a collective (a last checkpoint, a gather) makes gloo abort the process.
+        dist.barrier()
         dist.destroy_process_group()
 
 
