@@ -7,14 +7,12 @@ rule it fails, under that rule's name (the order of `FILTERS`):
   spacing ignored): copied, untranslated text;
 - wrong_script: under `min_script_share` of a side's letters are in its language's scripts
   (`pipelines.languages`), a model-free check for a side in the wrong language (it cannot tell
-  English from German: that is for `identify`);
+  English from German: that is for the pipeline's language ID on both sides);
 - length_ratio: (longer + slack) / (shorter + slack) above `max_length_ratio`, on script-aware
   lengths; the slack keeps "OK" / "D'accord" from counting as a 4x mismatch;
 - numbers_mismatch: both sides hold numbers of two or more digits and share none of them (a side
   without digits may spell them out, "2013" / "две тысячи тринадцатый", so it passes; one shared
   number is enough because translations convert units and clock times);
-- wrong_language: the language `identify` returns for a side is not the declared one; the hook for
-  the pipeline's language ID, asked only about pairs that passed everything else.
 
 Exact duplicate pairs, and sides that already appear in a different pair, are removed by the
 pipeline's pair deduplication (`pipelines.bitext`), on the comparison keys of `pipelines.comparison`.
@@ -29,11 +27,8 @@ import numpy as np
 
 from pipelines import anchors
 from pipelines.comparison import comparison_keys
-from pipelines.languages import languages
+from pipelines.languages import own_script_share
 from pipelines.scripts import DIGIT, LETTER, CharStats, char_stats, weighted_lengths
-
-#: Returns the language code (ISO 639-3) of a text, or None when unsure.
-LanguageIdentifier = Callable[[str], str | None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,15 +89,9 @@ def _identical_sides(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _wrong_script(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
-    lowest = np.ones(len(pairs.src))
-    table = languages()
-    for stats, langs in zip(pairs.stats, pairs.langs, strict=True):
-        share = np.ones(len(langs))
-        for lang in set(langs) & table.keys():
-            rows = np.array([code == lang for code in langs])
-            share[rows] = stats.script_share(table[lang].scripts)[rows]
-        has_letters = stats.letters_by_script.sum(axis=1) > 0
-        lowest = np.minimum(lowest, np.where(has_letters, share, 1.0))
+    lowest = np.minimum(
+        *(own_script_share(stats, langs) for stats, langs in zip(pairs.stats, pairs.langs, strict=True))
+    )
     bound = pairs.config.min_script_share
     return (lowest < bound if bound is not None else np.zeros(len(lowest), bool)), lowest
 
@@ -131,7 +120,7 @@ def _numbers_mismatch(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
     return disjoint, differing
 
 
-#: (filter name, rule), in the order they are applied; "wrong_language" follows them when asked.
+#: (filter name, rule), in the order they are applied.
 FILTERS: tuple[tuple[str, Rule], ...] = (
     ("empty_side", _empty_side),
     ("too_long", _too_long),
@@ -140,7 +129,7 @@ FILTERS: tuple[tuple[str, Rule], ...] = (
     ("length_ratio", _length_ratio),
     ("numbers_mismatch", _numbers_mismatch),
 )
-FILTER_NAMES = tuple(name for name, _ in FILTERS) + ("wrong_language",)
+FILTER_NAMES = tuple(name for name, _ in FILTERS)
 
 
 def bitext_verdicts(
@@ -149,7 +138,6 @@ def bitext_verdicts(
     src_langs: list[str],
     tgt_langs: list[str],
     config: BitextFilterConfig | None = None,
-    identify: LanguageIdentifier | None = None,
 ) -> tuple[list[str | None], list[str | None]]:
     """For each pair, the name of the first filter it fails (or None) and what was measured."""
     if not len(src) == len(tgt) == len(src_langs) == len(tgt_langs):
@@ -170,24 +158,4 @@ def bitext_verdicts(
         for i in np.flatnonzero(failed):
             if reasons[i] is None:
                 reasons[i], details[i] = name, f"measured {measured[i]:.3g}"
-    if identify is not None:
-        for i in (i for i, reason in enumerate(reasons) if reason is None):
-            for side, text, lang in (("source", src[i], src_langs[i]), ("target", tgt[i], tgt_langs[i])):
-                found = identify(text)
-                if found is not None and found != lang:
-                    reasons[i], details[i] = "wrong_language", f"{side} identified as {found}, declared {lang}"
-                    break
     return reasons, details
-
-
-def first_failing_filter(
-    src: str,
-    tgt: str,
-    src_lang: str,
-    tgt_lang: str,
-    config: BitextFilterConfig | None = None,
-    identify: LanguageIdentifier | None = None,
-) -> str | None:
-    """The name of the first filter that one pair fails, or None to keep it."""
-    reasons, _ = bitext_verdicts([src], [tgt], [src_lang], [tgt_lang], config, identify)
-    return reasons[0]

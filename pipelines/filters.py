@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.config import FilterConfig
-from pipelines.languages import languages
+from pipelines.languages import own_script_share
 from pipelines.parts import Decision, RewriteEachPart
 from pipelines.scripts import DIGIT, LETTER, MARK, PUNCT, SPACE, SYMBOL, CharStats, char_stats
 
@@ -82,14 +82,8 @@ def _repeated_words(texts, langs, stats, bound):
 
 
 def _wrong_script(texts, langs, stats, bound):
-    share = np.ones(len(texts))
-    table = languages()
-    for lang in set(langs):
-        if lang in table:
-            rows = np.array([code == lang for code in langs])
-            share[rows] = stats.script_share(table[lang].scripts)[rows]
-    has_letters = (stats.count(LETTER) + stats.count(MARK)) > 0
-    return has_letters & (share < bound), share
+    share = own_script_share(stats, langs)
+    return share < bound, share
 
 
 def _combining_mark_flood(texts, langs, stats, bound):

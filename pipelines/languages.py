@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 from importlib import resources
+
+import numpy as np
+
+from pipelines.scripts import CharStats
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -47,3 +52,15 @@ def language(code: str) -> Language:
 def unknown_language_message(code: str) -> str:
     valid = " ".join(sorted(languages()))
     return f"unknown language code {code!r}; valid codes (ISO 639-3) are: {valid}"
+
+
+def own_script_share(stats: CharStats, langs: Sequence[str]) -> np.ndarray:
+    """Per text, the share of its letters written in its language's scripts; 1 for a text without
+    letters or of a language the table does not know."""
+    share = np.ones(len(langs))
+    table = languages()
+    for lang in set(langs) & table.keys():
+        rows = np.array([code == lang for code in langs])
+        share[rows] = stats.script_share(table[lang].scripts)[rows]
+    has_letters = stats.letters_by_script.sum(axis=1) > 0
+    return np.where(has_letters, share, 1.0)

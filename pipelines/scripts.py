@@ -135,12 +135,6 @@ def char_stats(texts: list[str]) -> CharStats:
     return CharStats(num_chars=lengths, by_class=by_class, letters_by_script=letters_by_script)
 
 
-def is_unspaced(text: str) -> bool:
-    """True when most letters of `text` belong to scripts written without spaces (CJK, Thai...)."""
-    stats = char_stats([text])
-    return bool(stats.script_share(UNSPACED_SCRIPTS)[0] > 0.5)
-
-
 def classes_of(cps: np.ndarray) -> np.ndarray:
     """The character class of each code point."""
     return _tables()[1][cps]

@@ -230,7 +230,8 @@ def test_rejects_keep_their_records(tmp_path):
 
 def test_an_existing_vocabulary_is_kept_with_the_same_token_ids(corpus, built, tmp_path):
     out = Path(shutil.copytree(built.out_dir, tmp_path / "out"))
-    kept = CONFIG.model_copy(update={"vocab": CONFIG.vocab.model_copy(update={"model": str(out / "vocab" / "spm.model")})})
+    own_model = str(out / "vocab" / "spm.model")
+    kept = CONFIG.model_copy(update={"vocab": CONFIG.vocab.model_copy(update={"model": own_model})})
     result = build_shards([str(corpus)], str(out), kept, overwrite=True)  # its own model, read before clearing
     assert result.manifest.vocab.sha256 == built.manifest.vocab.sha256
     assert result.manifest.build["num_vocab_sample_sentences"] == 0

@@ -1,6 +1,6 @@
 import numpy as np
 
-from pipelines.scripts import DIGIT, LETTER, PUNCT, SPACE, char_stats, is_unspaced
+from pipelines.scripts import DIGIT, LETTER, PUNCT, SPACE, char_stats
 
 
 def test_counts_by_class_and_script():
@@ -15,8 +15,3 @@ def test_counts_by_class_and_script():
 def test_marks_count_with_their_script():
     stats = char_stats(["किताब"])  # Devanagari letters and a vowel sign (a mark)
     assert stats.script_share({"Deva"})[0] == 1.0
-
-
-def test_unspaced_scripts():
-    assert is_unspaced("東京は日本の首都です") and is_unspaced("ภาษาไทย")
-    assert not is_unspaced("Tokyo is the capital") and not is_unspaced("도쿄는 수도입니다")
