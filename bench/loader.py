@@ -50,8 +50,9 @@ def synthetic_corpus(out_dir: Path, num_tokens: int, segments_per_shard: int = 4
     return write_shards(out_dir, mono, pairs, train_sentencepiece(), VOCAB_SIZE)
 
 
-def loader_rate(manifest: Path, num_workers: int, num_bundles: int, objectives: ObjectivesConfig,
-                data: dict) -> dict[str, float]:
+def loader_rate(
+    manifest: Path, num_workers: int, num_bundles: int, objectives: ObjectivesConfig, data: dict
+) -> dict[str, float]:
     cfg = DataConfig(manifest=str(manifest), num_workers=num_workers, **data)
     plan = build_plan(*load_manifest(cfg.manifest), cfg, objectives)
     stream = iter(TrainLoader(plan))
@@ -63,8 +64,13 @@ def loader_rate(manifest: Path, num_workers: int, num_bundles: int, objectives: 
         num_tokens += sum(tb.num_tokens for tb in bundle)
     end = time.perf_counter()
     stream.close()
-    return {"first_bundle_seconds": warm - start, "tokens_per_second": num_tokens / (end - warm),
-            "bundles": num_bundles, "tokens": num_tokens, "first_bundle_tokens": sum(tb.num_tokens for tb in first)}
+    return {
+        "first_bundle_seconds": warm - start,
+        "tokens_per_second": num_tokens / (end - warm),
+        "bundles": num_bundles,
+        "tokens": num_tokens,
+        "first_bundle_tokens": sum(tb.num_tokens for tb in first),
+    }
 
 
 def step_consumption(manifest: Path, objectives: ObjectivesConfig, data: dict, num_steps: int) -> float:
@@ -106,14 +112,24 @@ def main() -> None:
     print(f"{'':<22}{'tokens/s':>12}{'x step':>9}{'first bundle s':>16}")
     for name, row in rows.items():
         row["ratio_to_step"] = row["tokens_per_second"] / consumption
-        print(f"{name:<22}{row['tokens_per_second']:>12,.0f}{row['ratio_to_step']:>8.0f}x"
-              f"{row['first_bundle_seconds']:>16.2f}")
+        print(
+            f"{name:<22}{row['tokens_per_second']:>12,.0f}{row['ratio_to_step']:>8.0f}x"
+            f"{row['first_bundle_seconds']:>16.2f}"
+        )
     print(f"{'small training step':<22}{consumption:>12,.0f}{1:>8.0f}x")
     print("target: loader >= 20x the step's consumption")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "loader.json").write_text(json.dumps({
-        "config": vars(args) | data | {"objectives": list(objectives.mlm_steps)}, "threads": torch.get_num_threads(),
-        "loader": rows, "step_tokens_per_second": consumption}, indent=2))
+    (RESULTS / "loader.json").write_text(
+        json.dumps(
+            {
+                "config": vars(args) | data | {"objectives": list(objectives.mlm_steps)},
+                "threads": torch.get_num_threads(),
+                "loader": rows,
+                "step_tokens_per_second": consumption,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,10 @@ def main() -> None:
     theirs = to_hf_model(ours.state_dict(), cfg, [f"l{i}" for i in range(args.num_langs)]).train()
     tokens = torch.randint(5, args.vocab_size, (args.batch_size, args.seq_len))
     batch = StreamBatch(lang_id=1, tokens=tokens)
-    optimizers = {name: torch.optim.AdamW(model.parameters(), lr=1e-4)
-                  for name, model in (("xlmforge", ours), ("transformers", theirs))}
+    optimizers = {
+        name: torch.optim.AdamW(model.parameters(), lr=1e-4)
+        for name, model in (("xlmforge", ours), ("transformers", theirs))
+    }
 
     def our_step() -> float:
         # masking happens inside the step, as in training
@@ -77,22 +79,41 @@ def main() -> None:
 
     # On a shared machine the best step is the least disturbed one; the median is shown beside it.
     num_tokens = args.batch_size * args.seq_len
-    rows = {name: {"best_seconds": min(t), "median_seconds": statistics.median(t),
-                   "tokens_per_second": num_tokens / min(t), "all_seconds": t} for name, t in times.items()}
+    rows = {
+        name: {
+            "best_seconds": min(t),
+            "median_seconds": statistics.median(t),
+            "tokens_per_second": num_tokens / min(t),
+            "all_seconds": t,
+        }
+        for name, t in times.items()
+    }
     ratio = rows["xlmforge"]["tokens_per_second"] / rows["transformers"]["tokens_per_second"]
     median_ratio = rows["transformers"]["median_seconds"] / rows["xlmforge"]["median_seconds"]
-    print(f"{args.preset} preset, vocab {args.vocab_size}, batch {args.batch_size}x{args.seq_len}, "
-          f"{torch.get_num_threads()} threads, {args.steps} timed steps each")
+    print(
+        f"{args.preset} preset, vocab {args.vocab_size}, batch {args.batch_size}x{args.seq_len}, "
+        f"{torch.get_num_threads()} threads, {args.steps} timed steps each"
+    )
     print(f"{'model':<14}{'best s/step':>12}{'median s/step':>15}{'tokens/s (best)':>17}")
     for name, row in rows.items():
         print(f"{name:<14}{row['best_seconds']:>12.2f}{row['median_seconds']:>15.2f}{row['tokens_per_second']:>17.0f}")
-    print(f"ratio xlmforge / transformers: {ratio:.2f}x on best steps, {median_ratio:.2f}x on medians "
-          f"(target >= 1.3x)")
+    print(f"ratio xlmforge / transformers: {ratio:.2f}x on best steps, {median_ratio:.2f}x on medians (target >= 1.3x)")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "train_step.json").write_text(json.dumps({
-        "config": vars(args), "model_params_millions": ours.num_params() / 1e6, "threads": torch.get_num_threads(),
-        "torch": torch.__version__, "machine": platform.processor() or platform.machine(), "results": rows,
-        "ratio": ratio, "median_ratio": median_ratio}, indent=2))
+    (RESULTS / "train_step.json").write_text(
+        json.dumps(
+            {
+                "config": vars(args),
+                "model_params_millions": ours.num_params() / 1e6,
+                "threads": torch.get_num_threads(),
+                "torch": torch.__version__,
+                "machine": platform.processor() or platform.machine(),
+                "results": rows,
+                "ratio": ratio,
+                "median_ratio": median_ratio,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -101,9 +101,9 @@ def build_corpus_command(
     """
     try:
         corpus = load_corpus_config(str(config))
-        num_parts = parts_per_stage(corpus, plan_inputs(corpus))
-        with _StageProgress(BuildLayout(out_dir), num_parts):
-            result = build_corpus(corpus, out_dir, ctx.args, overwrite=overwrite, keep_work=keep_work)
+        inputs = plan_inputs(corpus)
+        with _StageProgress(BuildLayout(out_dir), parts_per_stage(corpus, inputs)):
+            result = build_corpus(corpus, out_dir, ctx.args, overwrite=overwrite, keep_work=keep_work, inputs=inputs)
     except (ConfigError, ValueError, FileExistsError) as err:
         _fail(str(err))
     except LedgerError as err:

@@ -14,7 +14,7 @@ from pipelines.comparison import comparison_keys, hash_keys
 from pipelines.config import LanguageIdConfig, NormalizeConfig
 from pipelines.dedup import DropDuplicateKeys
 from pipelines.language_id import LanguageIdentifier, lid_verdict
-from pipelines.normalize import normalize_text
+from pipelines.normalize import moses_language, normalize_text
 from pipelines.parts import Decision, Pairs, RewriteEachPart, StageTransform
 
 _SIDES = (("src_text", "src_lang"), ("tgt_text", "tgt_lang"))
@@ -34,7 +34,13 @@ class PairNormalizer:
         self.config = config
 
     def __call__(self, batch: pa.RecordBatch) -> Decision:
-        columns = {text: [normalize_text(t, self.config) for t in batch.column(text).to_pylist()] for text, _ in _SIDES}
+        columns = {
+            text: [
+                normalize_text(t, self.config, moses_language(code))
+                for t, code in zip(batch.column(text).to_pylist(), batch.column(lang).to_pylist())
+            ]
+            for text, lang in _SIDES
+        }
         reasons = [None if s and t else "empty_after_normalization" for s, t in zip(*columns.values())]
         return Decision(_replace(batch, columns), reasons)
 

@@ -147,8 +147,8 @@ AnySource = Annotated[
 class ReadConfig(_Section):
     # Input is read in parts of about this size: large files are split, small ones grouped. A part is
     # the unit of parallel work; 8 MiB keeps two workers busy on 100 MB and a cluster on terabytes.
-    part_bytes: ByteSize = ByteSize(8 * 2**20)
-    max_line_bytes: ByteSize = ByteSize(2**20)  # longer lines are rejected (read in bounded memory)
+    part_bytes: ByteSize = Field(default=ByteSize(8 * 2**20), ge=1)
+    max_line_bytes: ByteSize = Field(default=ByteSize(2**20), ge=1)  # longer lines are rejected, in bounded memory
     # Decompression stops (and the rest of the file is rejected) past this many times the compressed size.
     max_decompression_ratio: float = Field(default=100.0, gt=1.0)
 
@@ -200,11 +200,12 @@ class LanguageIdConfig(_Section):
 class FilterConfig(_Section):
     """Quality filters; set a bound to null to switch its filter off."""
 
-    min_chars: int | None = 3
-    max_chars: int | None = 2000
+    min_chars: Annotated[int, Field(ge=0)] | None = 3
+    max_chars: Annotated[int, Field(ge=1)] | None = 2000
     min_letter_ratio: Probability | None = 0.4  # letters / non-space characters
     max_digit_punct_ratio: Probability | None = 0.4  # (digits + punctuation + symbols) / non-space
-    max_char_run: int | None = 16  # longest run of one repeated character ("NOOOOOOOOOOOO" is real text)
+    # longest run of one repeated character ("NOOOOOOOOOOOO" is real text)
+    max_char_run: Annotated[int, Field(ge=2)] | None = 16
     max_repeated_word_ratio: Probability | None = 0.7  # repeated words / words, for >= 6 words
     # letters in the language's own scripts / letters; low because names and terms in Latin letters
     # are common in Thai, Japanese or Russian news

@@ -148,8 +148,10 @@ def _plan_docpairs(source: DocPairsSourceConfig, read: ReadConfig) -> list[PairF
 def _paired_files(source: BitextSourceConfig | DocPairsSourceConfig) -> list[tuple[FileRange, FileRange]]:
     """Source and target files matched by name (Moses pairs also by stem: corpus.de / corpus.en)."""
     sources = file_ranges(source.path, source.compression, None)
-    targets = file_ranges(source.tgt_path, source.compression, None)
-    by_name = _by_name(targets, source.kind == "bitext")
+    source_paths = {rng.path for rng in sources}
+    # A target glob that also matches the source files (corpus.* for corpus.de) must not pair them.
+    targets = [rng for rng in file_ranges(source.tgt_path, source.compression, None) if rng.path not in source_paths]
+    by_name = _by_name(targets, source.kind == "bitext", source.name)
     pairs, unmatched = [], []
     for src in sources:
         tgt = by_name.pop(_name(src, source.kind == "bitext"), None)
@@ -174,5 +176,15 @@ def _name(rng: FileRange, by_stem: bool) -> str:
     return os.path.splitext(name)[0]
 
 
-def _by_name(ranges: list[FileRange], by_stem: bool) -> dict[str, FileRange]:
-    return {_name(rng, by_stem): rng for rng in ranges}
+def _by_name(ranges: list[FileRange], by_stem: bool, source_name: str) -> dict[str, FileRange]:
+    """Target files by matching name; ValueError when two share one (which would be the counterpart?)."""
+    found: dict[str, FileRange] = {}
+    for rng in ranges:
+        name = _name(rng, by_stem)
+        if name in found:
+            raise ValueError(
+                f"source {source_name!r}: {found[name].path} and {rng.path} would both be the counterpart of "
+                f"{name!r}; narrow tgt_path to one side's files"
+            )
+        found[name] = rng
+    return found

@@ -13,9 +13,10 @@ import dataclasses
 import glob
 import gzip
 import io
+import json
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 import xxhash
@@ -63,6 +64,38 @@ class BadLine:
     detail: str
 
 
+class RecordProblem(ValueError):
+    """Why one input record cannot be read: a reject reason and a detail."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def json_strings(line: str, fields: Sequence[str]) -> tuple[list[str], dict]:
+    """The string values of `fields` in a JSON object line, and the object; RecordProblem otherwise."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise RecordProblem("bad_json", str(err)) from None
+    values = [record.get(f) if isinstance(record, dict) else None for f in fields]
+    if not all(isinstance(v, str) for v in values):
+        names = " and ".join(repr(f) for f in fields)
+        raise RecordProblem("missing_field", f"no string field {names} in the JSON object")
+    for value in values:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # JSON may escape a lone surrogate; UTF-8 and Arrow cannot hold one
+            raise RecordProblem("bad_unicode", "a lone surrogate (\\ud800-\\udfff escape) in the text") from None
+    return values, record
+
+
+def document_id(relpath: str, offset: int, record: dict, id_field: str | None) -> str:
+    """The id of a JSONL document: its file and line offset, with the record's own id when it has one."""
+    own = record.get(id_field) if id_field else None
+    return f"{relpath}@{offset}" + (f":{own}" if own is not None else "")
+
+
 def compression_of(path: str, declared: str) -> str:
     if declared != "auto":
         return declared
@@ -99,6 +132,9 @@ def file_ranges(pattern: str, compression: str, part_bytes: int | None) -> list[
         for path in _broken_links(pattern)
     ]  # fmt: skip
     matched = storage.match(pattern, allow_empty=bool(ranges))
+    unreadable = [i.path for i in matched if storage.is_local(i.path) and not os.access(i.path, os.R_OK)]
+    if unreadable:
+        raise ValueError(f"{pattern}: cannot read {', '.join(unreadable)} (permission denied)")
     for info in matched:
         relpath = info.path[len(base) :] if base and info.path.startswith(base) else os.path.basename(info.path)
         if _escapes(info.path, pattern, base):
@@ -162,9 +198,13 @@ def _raw_lines(stream: BinaryIO, rng: FileRange, max_line_bytes: int) -> Iterato
     """(offset, bytes without terminator, length) of the lines a range owns; length < 0 marks an
     over-long line (its first bytes, minus its length), skipped in bounded chunks."""
     offset = rng.start
-    if rng.start > 0:  # the line that started in the previous range belongs to it
+    if rng.start > 0:  # the line that started in the previous range belongs to it: skip it in chunks
         stream.seek(rng.start - 1)
-        offset = rng.start - 1 + len(stream.readline())
+        offset = rng.start - 1
+        while chunk := stream.readline(2**20):
+            offset += len(chunk)
+            if chunk.endswith(b"\n"):
+                break
     while rng.end is None or offset < rng.end:
         line = stream.readline(max_line_bytes + 1)
         if not line:
@@ -202,11 +242,12 @@ def decoded_lines(rng: FileRange, read: ReadConfig) -> Iterator[TextLine | BadLi
         yield BadLine(0, "", *rng.refused)
         return
     try:
-        if rng.start == 0:
-            with _open(rng, read) as stream:
-                if _is_binary(stream.read(_SNIFF_BYTES)):
+        # Every range looks at the head of its file; only the first one reports a binary file.
+        with _open(dataclasses.replace(rng, start=0), read) as stream:
+            if _is_binary(stream.read(_SNIFF_BYTES)):
+                if rng.start == 0:
                     yield BadLine(0, "", "not_text", "binary content (control bytes or a binary file signature)")
-                    return
+                return
         with _open(rng, read) as stream:
             for offset, data, length in _raw_lines(stream, rng, read.max_line_bytes):
                 yield _decode(offset, data, length, read)
@@ -214,16 +255,23 @@ def decoded_lines(rng: FileRange, read: ReadConfig) -> Iterator[TextLine | BadLi
         ratio = f"{read.max_decompression_ratio:g}"
         detail = f"stopped after {err.args[0]} decompressed bytes (more than {ratio}x the compressed size)"
         yield BadLine(-1, "", "decompression_limit", detail)
-    except (EOFError, gzip.BadGzipFile, zlib.error, zstandard.ZstdError, OSError) as err:
+    except (EOFError, gzip.BadGzipFile, zlib.error, zstandard.ZstdError) as err:
+        # Damaged archives are the data's fault; other I/O errors (a network blip) propagate, so that
+        # the runner retries the work instead of recording a different corpus.
         reason = "truncated_archive" if isinstance(err, EOFError) else "unreadable_file"
         yield BadLine(-1, "", reason, f"{type(err).__name__}: {err}")
 
 
 def count_lines(rng: FileRange, read: ReadConfig) -> int:
-    """How many lines a whole file has (a last line without a newline counts)."""
+    """How many lines a whole file has (a last line without a newline counts); ValueError naming the
+    file when it cannot be read to the end."""
     count, last = 0, b"\n"
-    with _open(rng, read) as stream:
-        while chunk := stream.read(2**20):
-            count += chunk.count(b"\n")
-            last = chunk[-1:]
+    try:
+        with _open(rng, read) as stream:
+            while chunk := stream.read(2**20):
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+    except (EOFError, gzip.BadGzipFile, zlib.error, zstandard.ZstdError, _DecompressionLimit) as err:
+        problem = "decompresses past the size limit" if isinstance(err, _DecompressionLimit) else f"is damaged: {err}"
+        raise ValueError(f"{rng.path} {problem}; a Moses file pair is read whole, so it cannot be used") from None
     return count + (last != b"\n")

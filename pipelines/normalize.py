@@ -72,14 +72,15 @@ def _clean(text: str, form: str) -> str:
     return unicodedata.normalize(form, text)
 
 
-def _moses_lang(code: str) -> str:
+def moses_language(code: str) -> str:
+    """The two-letter code Moses' punctuation rules know a project language by (English otherwise)."""
     known = languages().get(code)
     return known.lid_label if known else "en"
 
 
 def normalize_batch(batch: pa.RecordBatch, config: NormalizeConfig) -> Decision:
     """Normalize the text column; segments left empty are rejected."""
-    moses_langs = [_moses_lang(code) for code in batch.column("lang").to_pylist()]
+    moses_langs = [moses_language(code) for code in batch.column("lang").to_pylist()]
     texts = [normalize_text(t, config, lang) for t, lang in zip(batch.column("text").to_pylist(), moses_langs)]
     reasons = [None if t else "empty_after_normalization" for t in texts]
     index = batch.schema.get_field_index("text")

@@ -35,11 +35,13 @@ class PartWriter:
         if len(self._rows) >= _BATCH_ROWS:
             self._flush_rows()
 
-    def reject(self, source: str, doc_id: str, lang: str, text: str, reason: str, detail: str, **where) -> None:
-        """Input that never became a row; it gets an id of its own from its source and document id."""
-        record_id = segment_id(source, doc_id, 0)
+    def reject(
+        self, source: str, doc_id: str, lang: str, text: str, reason: str, detail: str, position: int = 0, **where
+    ) -> None:
+        """Input that never became a row; it gets an id of its own from its source, document and position."""
+        record_id = segment_id(f"{source}/{lang}", doc_id, position)
         self._rejects.add(
-            segment_id=record_id, source=source, doc_id=doc_id, position=0, lang=lang, text=text,
+            segment_id=record_id, source=source, doc_id=doc_id, position=position, lang=lang, text=text,
             stage=self.stage, reason=reason, detail=detail, **where,
         )  # fmt: skip
         self.counter.counts[(self.stage, lang, IN)] += 1

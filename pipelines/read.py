@@ -7,7 +7,6 @@ offset where it starts, or by its JSONL id field.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -15,7 +14,7 @@ import apache_beam as beam
 from pipelines.config import ReadConfig
 from pipelines.inputs import TextInput
 from pipelines.layout import BuildLayout
-from pipelines.lines import REJECT_TEXT_CHARS, BadLine, decoded_lines
+from pipelines.lines import REJECT_TEXT_CHARS, BadLine, RecordProblem, decoded_lines, document_id, json_strings
 from pipelines.part_writer import PartWriter
 from pipelines.parts import Part, Segments
 from pipelines.segments import segment_id
@@ -71,20 +70,17 @@ class _TextReader:
         if not line.strip():
             return
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            self._reject(line[:REJECT_TEXT_CHARS], offset, "bad_json", str(err))
+            (text,), record = json_strings(line, [self.source.text_field])
+        except RecordProblem as problem:
+            self._reject(line[:REJECT_TEXT_CHARS], offset, problem.reason, problem.detail)
             return
-        text = record.get(self.source.text_field) if isinstance(record, dict) else None
-        if not isinstance(text, str):
-            detail = f"no string field {self.source.text_field!r} in the JSON object"
-            self._reject(line[:REJECT_TEXT_CHARS], offset, "missing_text_field", detail)
-            return
-        doc = record.get(self.source.id_field) if self.source.id_field else None
-        self.doc_id, self.position = (str(doc) if doc is not None else f"{self.file.relpath}@{offset}"), 0
-        for segment in text.split("\n"):
-            if segment.strip():
-                self._segment(segment)
+        # The file and offset make the id unique even where the JSON ids repeat (per file, per crawl).
+        self.doc_id, self.position = document_id(self.file.relpath, offset, record, self.source.id_field), 0
+        segments = [segment for segment in text.split("\n") if segment.strip()]
+        if not segments:
+            self._reject(line[:REJECT_TEXT_CHARS], offset, "empty_document", "the document has no text")
+        for segment in segments:
+            self._segment(segment)
 
     def _segment(self, text: str) -> None:
         self.texts.append(text)

@@ -9,7 +9,6 @@ is split into sentences with the script-aware splitter.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -17,7 +16,16 @@ import apache_beam as beam
 from pipelines.config import BitextSourceConfig, DocPairsSourceConfig, ReadConfig
 from pipelines.inputs import PairFile, PairInput
 from pipelines.layout import BuildLayout
-from pipelines.lines import REJECT_TEXT_CHARS, BadLine, FileRange, TextLine, decoded_lines
+from pipelines.lines import (
+    REJECT_TEXT_CHARS,
+    BadLine,
+    FileRange,
+    RecordProblem,
+    TextLine,
+    decoded_lines,
+    document_id,
+    json_strings,
+)
 from pipelines.part_writer import PartWriter
 from pipelines.parts import Pairs, Part, Segments
 from pipelines.segments import segment_id
@@ -60,27 +68,25 @@ class _PairReader:
 
     def _json_pair(self, doc_id: str, line: TextLine) -> None:
         try:
-            record = json.loads(line.text)
-        except json.JSONDecodeError as err:
-            self._reject(doc_id, line.text[:REJECT_TEXT_CHARS], "bad_json", str(err), line.offset)
+            texts, _ = json_strings(line.text, [self.source.src_field, self.source.tgt_field])
+        except RecordProblem as problem:
+            self._reject(doc_id, line.text[:REJECT_TEXT_CHARS], problem.reason, problem.detail, line.offset)
             return
-        fields = (self.source.src_field, self.source.tgt_field)
-        texts = [record.get(f) if isinstance(record, dict) else None for f in fields]
-        if not all(isinstance(t, str) for t in texts):
-            detail = f"no string fields {fields[0]!r} and {fields[1]!r} in the JSON object"
-            self._reject(doc_id, line.text[:REJECT_TEXT_CHARS], "missing_field", detail, line.offset)
-        else:
-            self._pair(doc_id, 0, *texts)
+        self._pair(doc_id, 0, *texts)
 
     def _read_side_by_side(self, read: ReadConfig) -> None:
         """A Moses file pair: line i of one file translates line i of the other."""
         doc_id = self.item.file.relpath
-        sides = zip(decoded_lines(self.item.file, read), decoded_lines(self.item.tgt_file, read))
-        for number, (src, tgt) in enumerate(itertools.chain(sides, [(None, None)])):
-            if src is None or tgt is None:
-                return
+        sides = itertools.zip_longest(decoded_lines(self.item.file, read), decoded_lines(self.item.tgt_file, read))
+        for number, (src, tgt) in enumerate(sides):
+            # Counted at planning, the sides can still part: a side that turns out binary, or damaged.
+            missing = "source" if src is None else "target" if tgt is None else None
             bad = next((line for line in (src, tgt) if isinstance(line, BadLine)), None)
-            if bad is not None:
+            if missing is not None:
+                line, detail = tgt if src is None else src, f"the {missing} side ended before line {number}"
+                text = line.text[:REJECT_TEXT_CHARS]
+                self._reject(f"{doc_id}:{number}", text, "side_unreadable", detail, line.offset)
+            elif bad is not None:
                 side = "source" if bad is src else "target"
                 self._reject(f"{doc_id}:{number}", bad.text, bad.reason, f"{side} side: {bad.detail}", bad.offset)
             else:
@@ -114,7 +120,7 @@ class _DocumentPairReader:
             if isinstance(line, BadLine):
                 self._reject(doc_id, self.source.pair, line.text, line.reason, line.detail, line.offset)
             elif line.text.strip():
-                self._json_document_pair(doc_id, line)
+                self._json_document_pair(line)
 
     def _sides(self) -> list[tuple[str, FileRange]]:
         return list(zip(self.source.languages, (self.item.file, self.item.tgt_file)))
@@ -129,30 +135,26 @@ class _DocumentPairReader:
                 lines.append(line.text)
         return "\n".join(lines)
 
-    def _json_document_pair(self, doc_id: str, line: TextLine) -> None:
+    def _json_document_pair(self, line: TextLine) -> None:
         try:
-            record = json.loads(line.text)
-        except json.JSONDecodeError as err:
-            self._reject(doc_id, self.source.pair, line.text[:REJECT_TEXT_CHARS], "bad_json", str(err), line.offset)
+            texts, record = json_strings(line.text, [self.source.src_field, self.source.tgt_field])
+        except RecordProblem as problem:
+            doc_id, text = f"{self.item.file.relpath}@{line.offset}", line.text[:REJECT_TEXT_CHARS]
+            self._reject(doc_id, self.source.pair, text, problem.reason, problem.detail, line.offset)
             return
-        fields = (self.source.src_field, self.source.tgt_field)
-        texts = [record.get(f) if isinstance(record, dict) else None for f in fields]
-        if not all(isinstance(t, str) for t in texts):
-            detail = f"no string fields {fields[0]!r} and {fields[1]!r} in the JSON object"
-            self._reject(doc_id, self.source.pair, line.text[:REJECT_TEXT_CHARS], "missing_field", detail, line.offset)
-            return
-        doc = record.get(self.source.id_field) if self.source.id_field else None
-        self._document_pair(str(doc) if doc is not None else doc_id, *texts)
+        self._document_pair(document_id(self.item.file.relpath, line.offset, record, self.source.id_field), *texts)
 
     def _document_pair(self, doc_id: str, src: str, tgt: str) -> None:
         sides = [(lang, split_sentences(text, lang)) for lang, text in zip(self.source.languages, (src, tgt))]
         empty = [lang for lang, sentences in sides if not sentences]
         if empty:
             # Without both sides there is nothing to align: every sentence of the other side goes too.
+            detail = f"the {'/'.join(empty)} side of the document pair is empty"
             for lang, sentences in sides:
-                detail = f"the {'/'.join(empty)} side of the document pair is empty"
-                for text in sentences or [""]:
-                    self._reject(doc_id, lang, text[:REJECT_TEXT_CHARS], "empty_document", detail, -1)
+                for position, text in enumerate(sentences):
+                    self._reject(doc_id, lang, text[:REJECT_TEXT_CHARS], "empty_document", detail, -1, position)
+            if not any(sentences for _, sentences in sides):  # nothing at all: the pair itself is the record
+                self._reject(doc_id, self.source.pair, "", "empty_document", detail, -1)
             return
         name = self.source.name
         for lang, sentences in sides:
@@ -162,8 +164,11 @@ class _DocumentPairReader:
                     position=position, lang=lang, text=text,
                 )  # fmt: skip
 
-    def _reject(self, doc_id: str, lang: str, text: str, reason: str, detail: str, offset: int) -> None:
-        self.out.reject(self.source.name, doc_id, lang, text, reason, detail, file=self.item.file.path, offset=offset)
+    def _reject(
+        self, doc_id: str, lang: str, text: str, reason: str, detail: str, offset: int, position: int = 0
+    ) -> None:
+        where = {"file": self.item.file.path, "offset": offset}
+        self.out.reject(self.source.name, doc_id, lang, text, reason, detail, position=position, **where)
 
 
 class _ReadPairInput(beam.DoFn):

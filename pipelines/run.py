@@ -67,15 +67,17 @@ def build_corpus(
     overwrite: bool = False,
     keep_work: bool = False,
     base_dirs: list[str] = (),
+    inputs: Inputs | None = None,
 ) -> BuildResult:
     """Run the corpus build into `out_dir`; raises LedgerError if any record is unaccounted for.
 
     With `base_dirs` (earlier, complete builds), only the config's sources are read and their records
     are deduplicated against those builds' outputs, which always win; out_dir holds only the new records.
+    `inputs` is the plan of `config` when the caller made it already (planning lists and counts files).
     """
     started = time.monotonic()
     layout = BuildLayout(out_dir)
-    inputs = plan_inputs(config)
+    inputs = inputs or plan_inputs(config)
     existing = existing_parts(list(base_dirs))
     prepare_output(layout, overwrite)
     metadata = {"corpus": config.name, "normalization": config.normalize.model_dump(), "extends": list(base_dirs)}

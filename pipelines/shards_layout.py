@@ -65,7 +65,6 @@ class ShardsLayout(OutputDirectory):
     def encoded(self, kind: str, key: str, split: str, part_id: str) -> str:
         return storage.join(self.work, "encoded", kind, key, split, f"{part_id}.arrow")
 
-
     @property
     def ledger_counts(self) -> str:
         return storage.join(self.work, "ledger-counts.json")

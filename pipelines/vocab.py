@@ -3,8 +3,9 @@
 Each language (monolingual segments plus its side of every pair) contributes about
 q_lang * num_sample_sentences training sentences, q ∝ p^alpha; a text is in the sample when a seeded
 hash of its record id falls under its language's rate, so the sample is the same on any runner. Only
-training-split text is sampled: the tokenizer never sees a held-out sentence. Training runs once, on
-the driver, over the sampled sentences written by the workers.
+records of the training split are sampled; the same text held out in another language or on the
+other side of a pair is only removed later, at encoding (decontamination), so the vocabulary may have
+seen such a text once. Training runs once, on the driver, over the sampled sentences the workers wrote.
 """
 
 from __future__ import annotations

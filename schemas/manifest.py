@@ -7,12 +7,24 @@ user can see what the build produced.
 
 from __future__ import annotations
 
-from typing import Literal
+import posixpath
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 MANIFEST_VERSION = 1
 MANIFEST_NAME = "manifest.json"
+
+
+def _inside(path: str) -> str:
+    """A path relative to the manifest's directory that stays inside it (a manifest is data, not trusted)."""
+    normal = posixpath.normpath(path)
+    if path.startswith("/") or "://" in path or normal == ".." or normal.startswith("../"):
+        raise ValueError(f"{path!r} must be a path inside the manifest's directory")
+    return path
+
+
+RelativePath = Annotated[str, AfterValidator(_inside)]
 
 
 class _Model(BaseModel):
@@ -20,14 +32,14 @@ class _Model(BaseModel):
 
 
 class VocabInfo(_Model):
-    path: str  # relative to the manifest's directory
+    path: RelativePath  # relative to the manifest's directory
     sha256: str
     size: int
     model_type: Literal["bpe", "unigram"]
     special_tokens: dict[str, int]
     # int64 .npy of shape (size,): how often each token id occurs in the train split (every language,
     # both sides of pairs), for frequency-weighted masking (XLM's sample_alpha)
-    counts_path: str | None = None
+    counts_path: RelativePath | None = None
     counts_sha256: str | None = None
 
 
@@ -46,7 +58,7 @@ class SamplingTable(_Model):
 
 
 class ShardInfo(_Model):
-    path: str  # relative to the manifest's directory
+    path: RelativePath  # relative to the manifest's directory
     format: Literal["arrow", "webdataset"]
     kind: Literal["mono", "bitext"]
     lang: str  # a language code, or "src-tgt" for bitext

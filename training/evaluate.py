@@ -18,9 +18,9 @@ from schemas.shards import EOS_ID, PAD_ID
 from training.checkpoint import load_model
 from training.config import ObjectivesConfig
 from training.data import valid_batches
-from training.plan import DataPlan, load_manifest
 from training.model import XLM
 from training.objectives import objective_loss
+from training.plan import DataPlan, load_manifest
 from training.streams import PairItems, ShardReader, ShardSource, items_once
 
 

@@ -26,11 +26,11 @@ from training import distributed
 from training.checkpoint import load_latest_checkpoint, save_checkpoint
 from training.config import ModelConfig, RunConfig, load_run_config
 from training.data import TaskBatch, TrainLoader, count_tokens
-from training.plan import DataPlan, build_plan, load_manifest, log_sampling_table
 from training.evaluate import validation_perplexity
 from training.model import XLM
 from training.objectives import objective_loss, token_weights_from_counts
 from training.optim import LRSchedule, build_optimizer
+from training.plan import DataPlan, build_plan, load_manifest, log_sampling_table
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import logging
+import shlex
 import subprocess
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -64,7 +65,7 @@ class ShardReader:
 
     def read_bytes(self, shard: ShardSource) -> bytes:
         if self.opener:
-            command = self.opener.removeprefix("pipe:").format(url=shard.url)
+            command = self.opener.removeprefix("pipe:").format(url=shlex.quote(shard.url))
             done = subprocess.run(command, shell=True, capture_output=True, check=False)
             if done.returncode != 0:
                 raise ShardError(f"shard {shard.name}: `{command}` exited {done.returncode}: "

@@ -138,3 +138,21 @@ def test_pair_keys_ignore_case_punctuation_and_spacing():
     assert keys[0] == keys[1] and keys[2] != keys[3] and keys[4] != keys[5]
     assert int(keys[0]) == 0x20DA1915029C29F6  # stable across processes and runs
     assert source_keys(batch([("Hello, world!", "x")]))[0] == key_hashes(["hello world"])[0]
+
+
+def test_a_target_glob_matching_several_languages_is_refused(tmp_path):
+    for suffix in ("de", "en", "fr"):
+        (tmp_path / f"corpus.{suffix}").write_text("Eine Zeile.\n")
+    sources = [{"name": "m", "kind": "bitext", "format": "moses", "path": str(tmp_path / "corpus.de"),
+                "tgt_path": str(tmp_path / "corpus.*"), "languages": ["deu", "eng"]}]  # fmt: skip
+    with pytest.raises(ValueError, match=r"corpus\.en and .*corpus\.fr would both be the counterpart"):
+        build_corpus(CorpusConfig(sources=sources), str(tmp_path / "out"))
+
+
+def test_a_damaged_moses_file_is_named_before_anything_runs(tmp_path):
+    (tmp_path / "c.de.gz").write_bytes(gzip.compress("\n".join(GERMAN).encode())[:-8])
+    (tmp_path / "c.en.gz").write_bytes(gzip.compress("\n".join(ENGLISH).encode()))
+    sources = [{"name": "m", "kind": "bitext", "format": "moses", "path": str(tmp_path / "c.de.gz"),
+                "tgt_path": str(tmp_path / "c.en.gz"), "languages": ["deu", "eng"]}]  # fmt: skip
+    with pytest.raises(ValueError, match=r"c\.de\.gz is damaged"):
+        build_corpus(CorpusConfig(sources=sources), str(tmp_path / "out"))

@@ -11,8 +11,11 @@ CASES = [
     ("Page 12 - 14, 15/16 (2019): pages and more", "eng", "high_digit_punct_ratio"),
     ("Sooooooooooooooooooooooo good", "eng", "repeated_characters"),
     ("buy now buy now buy now buy now buy now", "eng", "repeated_words"),
-    (" ".join("".join(c + "\u0300\u0301\u0302\u0303\u0304" for c in w) for w in ("zalgo", "text")), "eng",
-     "combining_mark_flood"),
+    (
+        " ".join("".join(c + "\u0300\u0301\u0302\u0303\u0304" for c in w) for w in ("zalgo", "text")),
+        "eng",
+        "combining_mark_flood",
+    ),
     ("किताब पढ़ो अभी", "hin", None),
     ("Это русский текст без латиницы", "eng", "wrong_script"),
     ("Liverpool จะสู้กับ Napoli ในระดับกลุ่มที่ Champions League", "tha", None),

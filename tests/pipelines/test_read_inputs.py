@@ -103,22 +103,23 @@ def test_jsonl_documents(tmp_path, layout, make_pipeline):
         "{not json",
         json.dumps({"id": "d2"}),
         json.dumps({"body": "Ohne Kennung."}),
+        json.dumps({"id": "d1", "body": "Dieselbe Kennung, ein anderes Dokument."}),  # ids repeat in crawls
+        '{"id": "d3", "body": "kaputt \\ud800 hier"}',  # valid JSON, but a lone surrogate
+        json.dumps({"id": "d4", "body": "  \n "}),
     ]
+    offsets = [sum(len(line) + 1 for line in lines[:i]) for i in range(len(lines))]
     segments, rejects = read(
-        tmp_path,
-        layout,
-        make_pipeline,
-        {"a.jsonl": "\n".join(lines).encode()},
-        format="jsonl",
-        text_field="body",
-        id_field="id",
-    )
+        tmp_path, layout, make_pipeline, {"a.jsonl": "\n".join(lines).encode()},
+        format="jsonl", text_field="body", id_field="id",
+    )  # fmt: skip
     assert [(s["doc_id"], s["position"], s["text"]) for s in segments] == [
-        ("d1", 0, "Erster Satz."),
-        ("d1", 1, "Zweiter Satz."),
-        (f"a.jsonl@{sum(len(line) + 1 for line in lines[:3])}", 0, "Ohne Kennung."),
+        ("a.jsonl@0:d1", 0, "Erster Satz."),
+        ("a.jsonl@0:d1", 1, "Zweiter Satz."),
+        (f"a.jsonl@{offsets[3]}", 0, "Ohne Kennung."),
+        (f"a.jsonl@{offsets[4]}:d1", 0, "Dieselbe Kennung, ein anderes Dokument."),
     ]
-    assert [r["reason"] for r in rejects] == ["bad_json", "missing_text_field"]
+    assert len({s["segment_id"] for s in segments}) == 4
+    assert [r["reason"] for r in rejects] == ["bad_json", "missing_field", "bad_unicode", "empty_document"]
 
 
 def test_byte_ranges_read_every_line_exactly_once(tmp_path, layout, make_pipeline):
@@ -156,3 +157,11 @@ def test_small_files_share_a_part_and_large_ones_are_split(tmp_path):
     # 16,000 bytes in four ranges, the last of which has room for the 30 small files (8 bytes each)
     assert [len(i.files) for i in inputs] == [1, 1, 1, 31]
     assert len({i.part_id for i in inputs}) == len(inputs)
+
+
+def test_a_binary_file_split_into_ranges_leaks_nothing(tmp_path, layout, make_pipeline):
+    content = b"\x00\x01\x02\x03 text\n" * 10_000  # 90 kB of control bytes with a word on every line
+    segments, rejects = read(
+        tmp_path, layout, make_pipeline, {"blob.bin": content}, read_config=ReadConfig(part_bytes=8192)
+    )
+    assert not segments and [r["reason"] for r in rejects] == ["not_text"]

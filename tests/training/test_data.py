@@ -14,8 +14,8 @@ from xlm_runs import tiny_run
 
 from training.config import ConfigError, RunConfig
 from training.data import TaskBatch, TrainLoader, valid_batches
-from training.plan import DataPlan, build_plan, load_manifest
 from training.objectives import PairBatch
+from training.plan import DataPlan, build_plan, load_manifest
 from training.streams import ShardCorruptError
 
 

@@ -6,11 +6,16 @@ from pathlib import Path
 
 import sentencepiece as spm
 import torch
-from xlm_runs import tiny_run
 from xlm_corpus import sentences
+from xlm_runs import tiny_run
 
 from training.config import ModelConfig
-from training.evaluate import nearest_neighbour_accuracy, parallel_sentences, retrieval_accuracy, retrieval_from_checkpoint
+from training.evaluate import (
+    nearest_neighbour_accuracy,
+    parallel_sentences,
+    retrieval_accuracy,
+    retrieval_from_checkpoint,
+)
 from training.loop import train
 from training.model import XLM
 

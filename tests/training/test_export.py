@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import sentencepiece as spm
 import torch
-from xlm_runs import tiny_run
-from xlm_corpus import train_sentencepiece
 from transformers import AutoTokenizer, XLMWithLMHeadModel
+from xlm_corpus import train_sentencepiece
+from xlm_runs import tiny_run
 
 from schemas.shards import EOS_ID, PAD_ID
 from training.checkpoint import load_model

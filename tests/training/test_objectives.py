@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from schemas.shards import EOS_ID, MASK_ID, PAD_ID
 from training.config import ObjectivesConfig
-from training.plan import sampling_probabilities
 from training.objectives import NUM_SPECIAL, PairBatch, concat_pairs, mask_tokens, token_weights_from_counts
+from training.plan import sampling_probabilities
 
 VOCAB = 40
 
