@@ -93,7 +93,8 @@ class Trainer:
         self.token_weights = None if counts is None else token_weights_from_counts(counts, cfg.objectives.sample_alpha)
         wrapped: torch.nn.Module = self.model
         if ctx.world_size > 1:
-            wrapped = DistributedDataParallel(self.model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+            device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+            wrapped = DistributedDataParallel(self.model, device_ids=device_ids)
         self.ddp = wrapped if ctx.world_size > 1 else None
         self.forward_model = torch.compile(wrapped) if cfg.train.compile else wrapped
         self.step = 0
