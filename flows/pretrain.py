@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from flows import artifacts
 from flows.caching import StageOutput, code_digest, digest, key_from_spec, run_cached
 from pipelines import storage
+from pipelines.manifest_io import read_manifest
 from schemas.manifest import ShardManifest
 from training.checkpoint import list_checkpoints
 from training.config import ConfigError, RunConfig
@@ -195,6 +196,9 @@ def pretrain(
     logger = get_run_logger()
     manifest, out_dir = (os.path.abspath(p) if p and "://" not in p else p for p in (manifest, out_dir))
     config = resolve_run_config(run_config, manifest, out_dir, max_steps)
+    # Every shard listed, of the listed size, the vocabulary the one listed: before any process starts.
+    # (Each shard's sha256 is checked as it is read.)
+    read_manifest(config.data.manifest, check_hashes=False)
     run_dir = os.path.abspath(config.train.out_dir)
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, out_dir=run_dir))
     Path(run_dir).mkdir(parents=True, exist_ok=True)

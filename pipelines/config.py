@@ -147,6 +147,8 @@ AnySource = Annotated[
 class ReadConfig(_Section):
     # Input is read in parts of about this size: large files are split, small ones grouped. A part is
     # the unit of parallel work; 8 MiB keeps two workers busy on 100 MB and a cluster on terabytes.
+    # A plain-text document longer than a part is cut where the part ends (document ids name the piece),
+    # so this setting is part of what a build produces, like every other setting here.
     part_bytes: ByteSize = Field(default=ByteSize(8 * 2**20), ge=1)
     max_line_bytes: ByteSize = Field(default=ByteSize(2**20), ge=1)  # longer lines are rejected, in bounded memory
     # Decompression stops (and the rest of the file is rejected) past this many times the compressed size.
