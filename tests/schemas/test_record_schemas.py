@@ -30,3 +30,11 @@ def test_bitext_record_matches_schema():
     from schemas.bitext import BITEXT_SCHEMA, BitextPair
 
     assert [f.name for f in dataclasses.fields(BitextPair)] == BITEXT_SCHEMA.names
+
+
+def test_shard_records_match_their_schemas():
+    from schemas.shards import BitextRecord, MonoRecord, bitext_shard_schema, mono_shard_schema
+
+    assert [f.name for f in dataclasses.fields(MonoRecord)] == mono_shard_schema(8000).names
+    assert [f.name for f in dataclasses.fields(BitextRecord)] == bitext_shard_schema(8000).names
+    assert mono_shard_schema(70_000).field("tokens").type.value_type == pa.int32()
