@@ -12,7 +12,7 @@ import xxhash
 
 from pipelines import storage
 from pipelines.config import AnySource, CorpusConfig
-from pipelines.lines import base_dir
+from pipelines.lines import base_dir, relative_path
 
 
 def source_digest(source: AnySource) -> str:
@@ -24,7 +24,7 @@ def source_digest(source: AnySource) -> str:
     for pattern in patterns:
         base = base_dir(pattern)
         for info in storage.match(pattern):
-            relpath = info.path[len(base) :] if base and info.path.startswith(base) else info.path.rsplit("/", 1)[-1]
+            relpath = relative_path(info.path, base)
             digest.update(f"\0{relpath}\0{info.size}\0{storage.file_digest(info.path, 'xxh3_128')}".encode())
     return digest.hexdigest()
 

@@ -108,6 +108,12 @@ def base_dir(pattern: str) -> str:
     return head.rsplit("/", 1)[0] + "/" if "/" in head else ""
 
 
+def relative_path(path: str, base: str) -> str:
+    """A matched file's path below its glob's base directory (its name when there is none): the same on
+    every machine, unlike the absolute path."""
+    return path[len(base) :] if base and path.startswith(base) else os.path.basename(path)
+
+
 def _escapes(path: str, pattern: str, base: str) -> bool:
     """A glob matched a symbolic link that leads out of the directory the glob reads."""
     if not storage.is_local(path) or not os.path.islink(path) or not any(c in pattern for c in "*?["):
@@ -136,7 +142,7 @@ def file_ranges(pattern: str, compression: str, part_bytes: int | None) -> list[
     if unreadable:
         raise ValueError(f"{pattern}: cannot read {', '.join(unreadable)} (permission denied)")
     for info in matched:
-        relpath = info.path[len(base) :] if base and info.path.startswith(base) else os.path.basename(info.path)
+        relpath = relative_path(info.path, base)
         if _escapes(info.path, pattern, base):
             refused = (
                 "symlink_outside_input",
