@@ -133,7 +133,7 @@ def file_ranges(pattern: str, compression: str, part_bytes: int | None) -> list[
     """The ranges to read a path or glob in: uncompressed files are cut every `part_bytes` (None: never)."""
     base = base_dir(pattern)
     ranges = [
-        FileRange(path, path[len(base) :] if base else os.path.basename(path), 0, None, "none", 0, 0,
+        FileRange(path, relative_path(path, base), 0, None, "none", 0, 0,
                   ("broken_link", f"a symbolic link to {os.readlink(path)}, which does not exist"))
         for path in _broken_links(pattern)
     ]  # fmt: skip
