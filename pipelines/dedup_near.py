@@ -18,11 +18,16 @@ import pyarrow as pa
 
 from pipelines.config import NearDedupConfig
 from pipelines.dedup import PartKeys, key_by_part_id, pair_with_group_minimum, partition_keys, with_existing
+from pipelines.layout import BuildLayout
 from pipelines.minhash import MinHasher, ShingleSets, band_keys, band_layout, jaccard_pairs, shingle_sets
-from pipelines.parts import Decision, Part, StageTransform, read_batches, rewrite_part
+from pipelines.parts import ArrowFileWriter, Decision, Part, StageTransform, read_batches, rewrite_part
+from schemas.records import versioned_schema
 
 STAGE = "near_dedup"
 REASON = "near_duplicate"
+# The shingle sets of a part, one row per segment in the part's order: computed once, for the band keys,
+# and read back for the candidate pairs rather than computed again.
+SHINGLE_SCHEMA = versioned_schema("shingles", [pa.field("shingles", pa.list_(pa.uint64()), nullable=False)])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,9 +55,20 @@ def _rows_by_value(values: np.ndarray) -> Iterator[tuple[object, np.ndarray]]:
     yield from zip(distinct.tolist(), np.split(order, starts[1:]))
 
 
+def shingles_path(layout: BuildLayout, stage: str, part_id: str) -> str:
+    return layout.part(f"{stage}-shingles", part_id)
+
+
+def _cached_sets(path: str) -> Iterator[ShingleSets]:
+    """The shingle sets of a part, batch by batch, as `_BandKeys` wrote them."""
+    for batch in read_batches(path, SHINGLE_SCHEMA):
+        column = batch.column("shingles")
+        yield ShingleSets(column.values.to_numpy(), column.offsets.to_numpy().astype(np.int64))
+
+
 class _BandKeys(beam.DoFn):
-    def __init__(self, config: NearDedupConfig):
-        self.config = config
+    def __init__(self, config: NearDedupConfig, stage: str, layout: BuildLayout):
+        self.config, self.stage, self.layout = config, stage, layout
         self.num_bands, self.rows_per_band = band_layout(config.threshold, config.num_perm)
 
     def setup(self) -> None:
@@ -60,14 +76,18 @@ class _BandKeys(beam.DoFn):
 
     def process(self, part: Part) -> Iterator[tuple[int, PartKeys]]:
         keys, ids = [], []
-        for batch in read_batches(part.path):
-            sets = shingle_sets(batch.column("text").to_pylist(), self.config.word_ngram, self.config.char_ngram)
-            enough = np.flatnonzero(sets.sizes >= self.config.min_shingles)
-            if not len(enough):
-                continue
-            signatures = self.hasher.signatures(sets.take(enough))
-            keys.append(band_keys(signatures, self.num_bands, self.rows_per_band).ravel())
-            ids.append(np.repeat(batch.column("segment_id").to_numpy()[enough], self.num_bands))
+        with ArrowFileWriter(shingles_path(self.layout, self.stage, part.part_id), SHINGLE_SCHEMA) as cache:
+            for batch in read_batches(part.path):
+                texts = batch.column("text").to_pylist()
+                sets = shingle_sets(texts, self.config.word_ngram, self.config.char_ngram)
+                lists = pa.ListArray.from_arrays(pa.array(sets.offsets, pa.int32()), pa.array(sets.hashes, pa.uint64()))
+                cache.write(pa.RecordBatch.from_arrays([lists], schema=SHINGLE_SCHEMA))
+                enough = np.flatnonzero(sets.sizes >= self.config.min_shingles)
+                if not len(enough):
+                    continue
+                signatures = self.hasher.signatures(sets.take(enough))
+                keys.append(band_keys(signatures, self.num_bands, self.rows_per_band).ravel())
+                ids.append(np.repeat(batch.column("segment_id").to_numpy()[enough], self.num_bands))
         if keys:
             yield from partition_keys(part, np.concatenate(keys), np.concatenate(ids), self.config.num_partitions)
 
@@ -84,10 +104,10 @@ def candidates_by_keeper_part(element: tuple[int, list[PartKeys]]) -> Iterator[t
 
 
 class _ShipKeeperSets(beam.DoFn):
-    """Computes the shingle sets of a part's keepers and sends them to the parts of their members."""
+    """Sends the shingle sets of a part's keepers to the parts of their members."""
 
-    def __init__(self, config: NearDedupConfig):
-        self.config = config
+    def __init__(self, stage: str, layout: BuildLayout):
+        self.stage, self.layout = stage, layout
 
     def process(self, element: tuple[str, dict]) -> Iterator[tuple[str, KeeperSets]]:
         _, joined = element
@@ -102,12 +122,12 @@ class _ShipKeeperSets(beam.DoFn):
         _, unique = np.unique(np.stack([members, keepers]), axis=1, return_index=True)
         members, keepers, member_parts = members[unique], keepers[unique], member_parts[unique]
         found_ids, found_sets = [], []
-        for batch in read_batches(part.path):
+        cached = _cached_sets(shingles_path(self.layout, self.stage, part.part_id))
+        for batch, sets in zip(read_batches(part.path), cached, strict=True):
             ids = batch.column("segment_id").to_numpy()
             rows = np.flatnonzero(np.isin(ids, keepers))
-            texts = batch.column("text").take(rows).to_pylist()
             found_ids.append(ids[rows])
-            found_sets.append(shingle_sets(texts, self.config.word_ngram, self.config.char_ngram))
+            found_sets.append(sets.take(rows))
         ids, sets = np.concatenate(found_ids), ShingleSets.concat(found_sets)
         order = np.argsort(ids)
         row_of_keeper = order[np.searchsorted(ids, keepers, sorter=order)]
@@ -115,8 +135,8 @@ class _ShipKeeperSets(beam.DoFn):
             yield member_part, KeeperSets(members[rows], keepers[rows], sets.take(row_of_keeper[rows]))
 
 
-def drop_similar(batch: pa.RecordBatch, keepers: KeeperSets, config: NearDedupConfig) -> Decision:
-    """Reject the rows whose shingle set is at least `config.threshold` similar to one of their keepers'."""
+def drop_similar(batch: pa.RecordBatch, sets: ShingleSets, keepers: KeeperSets, threshold: float) -> Decision:
+    """Reject the rows (whose shingle sets are `sets`) at least `threshold` similar to one of their keepers'."""
     ids = batch.column("segment_id").to_numpy()
     in_batch = np.flatnonzero(np.isin(keepers.member_ids, ids))
     reasons: list[str | None] = [None] * batch.num_rows
@@ -124,17 +144,15 @@ def drop_similar(batch: pa.RecordBatch, keepers: KeeperSets, config: NearDedupCo
         return Decision(batch, reasons)
     order = np.argsort(ids)
     rows = order[np.searchsorted(ids, keepers.member_ids[in_batch], sorter=order)]
-    texts = batch.column("text").take(rows).to_pylist()
-    members = shingle_sets(texts, config.word_ngram, config.char_ngram)
-    similar = jaccard_pairs(members, keepers.keeper_sets.take(in_batch)) >= config.threshold
+    similar = jaccard_pairs(sets.take(rows), keepers.keeper_sets.take(in_batch)) >= threshold
     for row in rows[similar].tolist():
         reasons[row] = REASON
     return Decision(batch, reasons)
 
 
 class _DropSimilarInPart(beam.DoFn):
-    def __init__(self, config: NearDedupConfig, stage: str, layout):
-        self.config, self.stage, self.layout = config, stage, layout
+    def __init__(self, threshold: float, stage: str, layout: BuildLayout):
+        self.threshold, self.stage, self.layout = threshold, stage, layout
 
     def process(self, element: tuple[str, dict]) -> Iterator[Part]:
         _, joined = element
@@ -145,7 +163,10 @@ class _DropSimilarInPart(beam.DoFn):
             np.concatenate([k.keeper_ids for k in found]) if found else np.zeros(0, np.uint64),
             ShingleSets.concat([k.keeper_sets for k in found]),
         )
-        yield rewrite_part(part, self.stage, self.layout, lambda batch: drop_similar(batch, keepers, self.config))
+        # rewrite_part asks for the part's batches in order: the cached shingle sets come in the same order.
+        cached = _cached_sets(shingles_path(self.layout, self.stage, part.part_id))
+        decide = lambda batch: drop_similar(batch, next(cached), keepers, self.threshold)  # noqa: E731
+        yield rewrite_part(part, self.stage, self.layout, decide)
 
 
 class DropNearDuplicates(StageTransform):
@@ -158,17 +179,17 @@ class DropNearDuplicates(StageTransform):
         compared = with_existing(parts, self.existing)
         candidates = (
             compared
-            | "MinHashBandKeys" >> beam.ParDo(_BandKeys(self.config))
+            | "MinHashBandKeys" >> beam.ParDo(_BandKeys(self.config, self.stage_name, self.layout))
             | "GroupByBandPartition" >> beam.GroupByKey()
             | "PairWithBucketKeeper" >> beam.FlatMap(candidates_by_keeper_part)
         )
         keeper_sets = (
             {"part": compared | "KeyComparedByPartId" >> beam.Map(key_by_part_id), "candidates": candidates}
             | "JoinCandidatesToKeeperParts" >> beam.CoGroupByKey()
-            | "ShipKeeperShingles" >> beam.ParDo(_ShipKeeperSets(self.config))
+            | "ShipKeeperShingles" >> beam.ParDo(_ShipKeeperSets(self.stage_name, self.layout))
         )
         return (
             {"part": parts | "KeyByPartId" >> beam.Map(key_by_part_id), "keepers": keeper_sets}
             | "JoinKeepersToMemberParts" >> beam.CoGroupByKey()
-            | "DropSimilar" >> beam.ParDo(_DropSimilarInPart(self.config, self.stage_name, self.layout))
+            | "DropSimilar" >> beam.ParDo(_DropSimilarInPart(self.config.threshold, self.stage_name, self.layout))
         )
