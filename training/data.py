@@ -149,8 +149,11 @@ class TrainLoader:
         num_parts = max(1, self.num_workers)
         dataset = _PartBundles(self.plan, self.rank, self.world_size, self.num_workers, dict(self.part_states),
                                self.num_consumed % num_parts)
+        # Spawned, not forked: training runs inside Prefect tasks and next to Beam, whose threads a fork
+        # would copy mid-flight.
         source = dataset if self.num_workers == 0 else DataLoader(
-            dataset, batch_size=None, num_workers=self.num_workers, prefetch_factor=4)
+            dataset, batch_size=None, num_workers=self.num_workers, prefetch_factor=4,
+            multiprocessing_context="spawn")
         for item in source:
             self.part_states[item.part] = item.state
             self.num_consumed += 1
