@@ -1,10 +1,10 @@
 """Dropping duplicates by key: the shuffle and join shared by exact and near-duplicate removal.
 
-Each part emits compact keys (a 64-bit key and the segment id per row, in numpy arrays), hash
-partitioned so that all copies of a key meet in one partition. There the smallest segment id of each
-key is kept and the others are listed as duplicates; the lists go back to their parts through a
-join on the part id. Only keys are shuffled, never texts, and no pair of segments is ever compared
-outside its key group, so the cost grows linearly with the corpus. The keeper is chosen by segment
+Each part writes compact keys (a 64-bit key and the segment id per row), hash partitioned so that
+all copies of a key meet in one partition. There the smallest segment id of each key is kept and
+the others are listed as duplicates; the lists go back to their parts through a join on the part
+id. Keys and lists travel in work files (`pipelines.spill`), never texts, and no pair of segments is
+ever compared outside its key group, so the cost grows linearly with the corpus. The keeper is chosen by segment
 id, not by arrival order, so every runner picks the same one.
 
 Parts of earlier builds can take part as `existing` parts: their records always win (an incremental
@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from pipelines.layout import BuildLayout
 from pipelines.parts import Decision, Part, RecordKind, Segments, read_batches, rewrite_part
+from pipelines.spill import SpilledBatch, spill
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,14 +36,33 @@ class PartKeys:
     existing: bool = False
 
 
+@dataclasses.dataclass(frozen=True)
+class SpilledKeys:
+    """The keys of one part in one partition, in the part's key file."""
+
+    part_id: str
+    batch: SpilledBatch
+    existing: bool = False
+
+    def load(self) -> PartKeys:
+        batch = self.batch.load()
+        return PartKeys(self.part_id, batch.column("key").to_numpy(), batch.column("id").to_numpy(), self.existing)
+
+
 def partition_keys(
-    part: Part, keys: np.ndarray, segment_ids: np.ndarray, num_partitions: int
-) -> Iterator[tuple[int, PartKeys]]:
-    """Split a part's keys by key hash partition, as (partition, PartKeys) elements."""
+    part: Part, keys: np.ndarray, segment_ids: np.ndarray, num_partitions: int, path: str
+) -> list[tuple[int, SpilledKeys]]:
+    """Split a part's keys by key hash partition into the file at `path`, as (partition, keys) elements."""
     partitions = (keys % np.uint64(num_partitions)).astype(np.int64)
+    batches = []
     for p in np.unique(partitions):
         mask = partitions == p
-        yield int(p), PartKeys(part.part_id, keys[mask], segment_ids[mask], part.existing)
+        batches.append((int(p), pa.record_batch({"key": keys[mask], "id": segment_ids[mask]})))
+    return [(p, SpilledKeys(part.part_id, ref, part.existing)) for p, ref in spill(path, batches)]
+
+
+def keys_path(layout: BuildLayout, stage: str, part_id: str) -> str:
+    return layout.part(f"{stage}-keys", part_id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,10 +95,12 @@ def pair_with_group_minimum(groups: Iterable[PartKeys]) -> GroupPairs:
     )
 
 
-def duplicates_by_part(part_ids: list[str], ids: np.ndarray, owners: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
-    """(part id, unique segment ids) for each part that owns some of `ids`."""
+def duplicates_by_part(
+    part_ids: list[str], ids: np.ndarray, owners: np.ndarray
+) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """(part id, its unique segment ids as an "id" column) for each part that owns some of `ids`."""
     for owner in np.unique(owners):
-        yield part_ids[owner], np.unique(ids[owners == owner])
+        yield part_ids[owner], pa.record_batch({"id": np.unique(ids[owners == owner])})
 
 
 def drop_listed(batch: pa.RecordBatch, duplicates: np.ndarray, reason: str, id_column: str = "segment_id") -> Decision:
@@ -95,7 +117,7 @@ class _DropListedInPart(beam.DoFn):
     def process(self, element: tuple[str, dict]) -> Iterator[Part]:
         _, joined = element
         (part,) = joined["part"]  # every part of the stage, with or without duplicates listed
-        lists = list(joined["duplicates"])
+        lists = [spilled.load().column("id").to_numpy() for spilled in joined["duplicates"]]
         duplicates = np.unique(np.concatenate(lists)) if lists else np.empty(0, np.uint64)
         decide = functools.partial(
             drop_listed, duplicates=duplicates, reason=self.reason, id_column=self.kind.id_column
@@ -103,23 +125,54 @@ class _DropListedInPart(beam.DoFn):
         yield rewrite_part(part, self.stage, self.layout, decide, self.kind)
 
 
-def list_duplicates(element: tuple[int, list[PartKeys]]) -> Iterator[tuple[str, np.ndarray]]:
+class PairKeyPartition(beam.DoFn):
+    """Pairs the records of a key partition with their group keepers; spills `batches(pairs)`, (part id,
+    batch) items, to the partition's `<stage>-<output>` file."""
+
+    output: str
+
+    def __init__(self, stage: str, layout: BuildLayout):
+        self.stage, self.layout = stage, layout
+
+    def batches(self, pairs: GroupPairs) -> Iterable[tuple[str, pa.RecordBatch]]:
+        raise NotImplementedError
+
+    def process(self, element: tuple[int, Iterable[SpilledKeys]]) -> Iterator[tuple[str, SpilledBatch]]:
+        partition, spilled = element
+        pairs = pair_with_group_minimum(keys.load() for keys in spilled)
+        path = self.layout.part(f"{self.stage}-{self.output}", f"partition-{partition}")
+        yield from spill(path, self.batches(pairs))
+
+
+class _ListDuplicates(PairKeyPartition):
     """Every record of a partition whose key a record with a smaller id has, by part."""
-    pairs = pair_with_group_minimum(element[1])
-    return duplicates_by_part(pairs.part_ids, pairs.member_ids, pairs.member_owners)
+
+    output = "duplicates"
+
+    def batches(self, pairs: GroupPairs) -> Iterable[tuple[str, pa.RecordBatch]]:
+        return duplicates_by_part(pairs.part_ids, pairs.member_ids, pairs.member_owners)
 
 
 class _KeysOfPart(beam.DoFn):
-    def __init__(self, keys_of: Callable[[pa.RecordBatch], np.ndarray], num_partitions: int, kind: RecordKind):
+    def __init__(
+        self,
+        keys_of: Callable[[pa.RecordBatch], np.ndarray],
+        num_partitions: int,
+        kind: RecordKind,
+        stage: str,
+        layout: BuildLayout,
+    ):
         self.keys_of, self.num_partitions, self.kind = keys_of, num_partitions, kind
+        self.stage, self.layout = stage, layout
 
-    def process(self, part: Part) -> Iterator[tuple[int, PartKeys]]:
+    def process(self, part: Part) -> Iterator[tuple[int, SpilledKeys]]:
         keys, ids = [], []
         for batch in read_batches(part.path, self.kind.schema):
             keys.append(self.keys_of(batch))
             ids.append(batch.column(self.kind.id_column).to_numpy())
         if keys:
-            yield from partition_keys(part, np.concatenate(keys), np.concatenate(ids), self.num_partitions)
+            path = keys_path(self.layout, self.stage, part.part_id)
+            yield from partition_keys(part, np.concatenate(keys), np.concatenate(ids), self.num_partitions, path)
 
 
 def key_by_part_id(part: Part) -> tuple[str, Part]:
@@ -127,7 +180,7 @@ def key_by_part_id(part: Part) -> tuple[str, Part]:
 
 
 class DropListedRecords(beam.PTransform):
-    """Reject, in each part, the records listed for it in `duplicates` ((part id, record ids) elements)."""
+    """Reject, in each part, the records listed for it in `duplicates` ((part id, spilled "id" column) elements)."""
 
     def __init__(self, duplicates, stage: str, reason: str, layout: BuildLayout, kind: RecordKind = Segments):
         super().__init__()
@@ -167,9 +220,10 @@ class DropDuplicateKeys(beam.PTransform):
     def expand(self, parts):
         duplicates = (
             with_existing(parts, self.existing)
-            | "HashKeys" >> beam.ParDo(_KeysOfPart(self.keys_of, self.num_partitions, self.kind))
+            | "HashKeys"
+            >> beam.ParDo(_KeysOfPart(self.keys_of, self.num_partitions, self.kind, self.stage, self.layout))
             | "GroupByKeyPartition" >> beam.GroupByKey()
-            | "ListDuplicates" >> beam.FlatMap(list_duplicates)
+            | "ListDuplicates" >> beam.ParDo(_ListDuplicates(self.stage, self.layout))
         )
         return parts | "DropDuplicates" >> DropListedRecords(
             duplicates, self.stage, self.reason, self.layout, self.kind

@@ -4,23 +4,33 @@ Segments that collide in an LSH band are paired with the band bucket's keeper (a
 else the smallest segment id). The keeper's shingle set is sent to the part holding the other
 segment, which drops it only when the exact Jaccard similarity of the two sets reaches the
 threshold. Bands are tuned for recall, the verification gives precision; only the (few) keepers of
-candidate pairs have their shingles shipped, never every segment's.
+candidate pairs have their shingles shipped, never every segment's. Band keys, candidate pairs and
+shipped sets all travel in work files (`pipelines.spill`); the runner groups only references.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 
 from pipelines.config import NearDedupConfig
-from pipelines.dedup import PartKeys, key_by_part_id, pair_with_group_minimum, partition_keys, with_existing
+from pipelines.dedup import (
+    GroupPairs,
+    PairKeyPartition,
+    SpilledKeys,
+    key_by_part_id,
+    keys_path,
+    partition_keys,
+    with_existing,
+)
 from pipelines.layout import BuildLayout
 from pipelines.minhash import MinHasher, ShingleSets, band_keys, band_layout, jaccard_pairs, shingle_sets
 from pipelines.parts import ArrowFileWriter, Decision, Part, StageTransform, read_batches, rewrite_part
+from pipelines.spill import SpilledBatch, spill
 from schemas.records import versioned_schema
 
 STAGE = "near_dedup"
@@ -31,21 +41,25 @@ SHINGLE_SCHEMA = versioned_schema("shingles", [pa.field("shingles", pa.list_(pa.
 
 
 @dataclasses.dataclass(frozen=True)
-class Candidates:
-    """Candidate pairs (member i, keeper i); the member lives in part `member_parts[i]`."""
-
-    member_ids: np.ndarray
-    keeper_ids: np.ndarray
-    member_parts: list[str]
-
-
-@dataclasses.dataclass(frozen=True)
 class KeeperSets:
     """For candidate pairs whose members live in one part: the keepers' shingle sets."""
 
     member_ids: np.ndarray
     keeper_ids: np.ndarray
     keeper_sets: ShingleSets
+
+    def to_batch(self) -> pa.RecordBatch:
+        return pa.record_batch(
+            {"member_id": self.member_ids, "keeper_id": self.keeper_ids, "shingles": self.keeper_sets.to_arrow()}
+        )
+
+    @staticmethod
+    def from_batch(batch: pa.RecordBatch) -> KeeperSets:
+        return KeeperSets(
+            batch.column("member_id").to_numpy(),
+            batch.column("keeper_id").to_numpy(),
+            ShingleSets.from_arrow(batch.column("shingles")),
+        )
 
 
 def _rows_by_value(values: np.ndarray) -> Iterator[tuple[object, np.ndarray]]:
@@ -62,8 +76,7 @@ def shingles_path(layout: BuildLayout, stage: str, part_id: str) -> str:
 def _cached_sets(path: str) -> Iterator[ShingleSets]:
     """The shingle sets of a part, batch by batch, as `_BandKeys` wrote them."""
     for batch in read_batches(path, SHINGLE_SCHEMA):
-        column = batch.column("shingles")
-        yield ShingleSets(column.values.to_numpy(), column.offsets.to_numpy().astype(np.int64))
+        yield ShingleSets.from_arrow(batch.column("shingles"))
 
 
 class _BandKeys(beam.DoFn):
@@ -74,14 +87,13 @@ class _BandKeys(beam.DoFn):
     def setup(self) -> None:
         self.hasher = MinHasher(self.config.num_perm, self.config.seed)
 
-    def process(self, part: Part) -> Iterator[tuple[int, PartKeys]]:
+    def process(self, part: Part) -> Iterator[tuple[int, SpilledKeys]]:
         keys, ids = [], []
         with ArrowFileWriter(shingles_path(self.layout, self.stage, part.part_id), SHINGLE_SCHEMA) as cache:
             for batch in read_batches(part.path):
                 texts = batch.column("text").to_pylist()
                 sets = shingle_sets(texts, self.config.word_ngram, self.config.char_ngram)
-                lists = pa.ListArray.from_arrays(pa.array(sets.offsets, pa.int32()), pa.array(sets.hashes, pa.uint64()))
-                cache.write(pa.RecordBatch.from_arrays([lists], schema=SHINGLE_SCHEMA))
+                cache.write(pa.RecordBatch.from_arrays([sets.to_arrow()], schema=SHINGLE_SCHEMA))
                 enough = np.flatnonzero(sets.sizes >= self.config.min_shingles)
                 if not len(enough):
                     continue
@@ -89,17 +101,29 @@ class _BandKeys(beam.DoFn):
                 keys.append(band_keys(signatures, self.num_bands, self.rows_per_band).ravel())
                 ids.append(np.repeat(batch.column("segment_id").to_numpy()[enough], self.num_bands))
         if keys:
-            yield from partition_keys(part, np.concatenate(keys), np.concatenate(ids), self.config.num_partitions)
+            path = keys_path(self.layout, self.stage, part.part_id)
+            yield from partition_keys(part, np.concatenate(keys), np.concatenate(ids), self.config.num_partitions, path)
 
 
-def candidates_by_keeper_part(element: tuple[int, list[PartKeys]]) -> Iterator[tuple[str, Candidates]]:
-    """The candidate pairs of a band partition, sent to the parts that hold their keepers."""
-    pairs = pair_with_group_minimum(element[1])
-    member_parts = np.array(pairs.part_ids, dtype=object)[pairs.member_owners]
-    for owner, rows in _rows_by_value(pairs.minimum_owners):
-        yield (
-            pairs.part_ids[owner],
-            Candidates(pairs.member_ids[rows], pairs.minimum_ids[rows], list(member_parts[rows])),
+class _PairWithBucketKeeper(PairKeyPartition):
+    """The candidate pairs (member, keeper) of a band partition, sent to the parts that hold their keepers."""
+
+    output = "candidates"
+
+    def batches(self, pairs: GroupPairs) -> Iterable[tuple[str, pa.RecordBatch]]:
+        member_parts = pa.array(pairs.part_ids)
+        return (
+            (
+                pairs.part_ids[owner],
+                pa.record_batch(
+                    {
+                        "member_id": pairs.member_ids[rows],
+                        "keeper_id": pairs.minimum_ids[rows],
+                        "member_part": pa.DictionaryArray.from_arrays(pairs.member_owners[rows], member_parts),
+                    }
+                ),
+            )
+            for owner, rows in _rows_by_value(pairs.minimum_owners)
         )
 
 
@@ -109,15 +133,15 @@ class _ShipKeeperSets(beam.DoFn):
     def __init__(self, stage: str, layout: BuildLayout):
         self.stage, self.layout = stage, layout
 
-    def process(self, element: tuple[str, dict]) -> Iterator[tuple[str, KeeperSets]]:
+    def process(self, element: tuple[str, dict]) -> Iterator[tuple[str, SpilledBatch]]:
         _, joined = element
-        requests = list(joined["candidates"])
+        requests = [spilled.load() for spilled in joined["candidates"]]
         if not requests:
             return
         (part,) = joined["part"]
-        members = np.concatenate([c.member_ids for c in requests])
-        keepers = np.concatenate([c.keeper_ids for c in requests])
-        member_parts = np.array([p for c in requests for p in c.member_parts], dtype=object)
+        members = np.concatenate([c.column("member_id").to_numpy() for c in requests])
+        keepers = np.concatenate([c.column("keeper_id").to_numpy() for c in requests])
+        member_parts = np.concatenate([c.column("member_part").to_numpy(zero_copy_only=False) for c in requests])
         # A near-duplicate pair usually collides in most bands: verify it once.
         _, unique = np.unique(np.stack([members, keepers]), axis=1, return_index=True)
         members, keepers, member_parts = members[unique], keepers[unique], member_parts[unique]
@@ -131,8 +155,11 @@ class _ShipKeeperSets(beam.DoFn):
         ids, sets = np.concatenate(found_ids), ShingleSets.concat(found_sets)
         order = np.argsort(ids)
         row_of_keeper = order[np.searchsorted(ids, keepers, sorter=order)]
-        for member_part, rows in _rows_by_value(member_parts):
-            yield member_part, KeeperSets(members[rows], keepers[rows], sets.take(row_of_keeper[rows]))
+        shipped = (
+            (member_part, KeeperSets(members[rows], keepers[rows], sets.take(row_of_keeper[rows])).to_batch())
+            for member_part, rows in _rows_by_value(member_parts)
+        )
+        yield from spill(self.layout.part(f"{self.stage}-keepers", part.part_id), shipped)
 
 
 def drop_similar(batch: pa.RecordBatch, sets: ShingleSets, keepers: KeeperSets, threshold: float) -> Decision:
@@ -157,7 +184,7 @@ class _DropSimilarInPart(beam.DoFn):
     def process(self, element: tuple[str, dict]) -> Iterator[Part]:
         _, joined = element
         (part,) = joined["part"]
-        found = list(joined["keepers"])
+        found = [KeeperSets.from_batch(spilled.load()) for spilled in joined["keepers"]]
         keepers = KeeperSets(
             np.concatenate([k.member_ids for k in found]) if found else np.zeros(0, np.uint64),
             np.concatenate([k.keeper_ids for k in found]) if found else np.zeros(0, np.uint64),
@@ -181,7 +208,7 @@ class DropNearDuplicates(StageTransform):
             compared
             | "MinHashBandKeys" >> beam.ParDo(_BandKeys(self.config, self.stage_name, self.layout))
             | "GroupByBandPartition" >> beam.GroupByKey()
-            | "PairWithBucketKeeper" >> beam.FlatMap(candidates_by_keeper_part)
+            | "PairWithBucketKeeper" >> beam.ParDo(_PairWithBucketKeeper(self.stage_name, self.layout))
         )
         keeper_sets = (
             {"part": compared | "KeyComparedByPartId" >> beam.Map(key_by_part_id), "candidates": candidates}

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 
 import numpy as np
+import pyarrow as pa
 import xxhash
 
 from pipelines.scripts import DIGIT, LETTER, MARK, SCRIPT_INDEX, UNSPACED_SCRIPTS, classes_of, code_points, scripts_of
@@ -66,6 +67,15 @@ class ShingleSets:
         """Sets from hashes sorted by the (ascending) index of the set they belong to."""
         offsets = np.r_[0, np.cumsum(np.bincount(owners, minlength=num_sets))].astype(np.int64)
         return ShingleSets(hashes, offsets)
+
+    def to_arrow(self) -> pa.ListArray:
+        return pa.ListArray.from_arrays(pa.array(self.offsets, pa.int32()), pa.array(self.hashes, pa.uint64()))
+
+    @staticmethod
+    def from_arrow(column: pa.ListArray) -> ShingleSets:
+        # Offsets are relative to the column's values, which a sliced column does not start at.
+        offsets = column.offsets.to_numpy().astype(np.int64)
+        return ShingleSets(column.values.to_numpy()[offsets[0] : offsets[-1]], offsets - offsets[0])
 
     @staticmethod
     def concat(parts: list[ShingleSets]) -> ShingleSets:

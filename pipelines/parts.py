@@ -1,10 +1,10 @@
 """Parts: Arrow IPC files of records, the unit of work that flows between the corpus build stages.
 
 A Beam element is a `Part` (a file reference with its counts), not a record: the stages stream a
-part's record batches from one file to the next, so per-element runner cost is paid per part,
-memory stays bounded by a batch, and only compact keys ever go through a shuffle. Each stage writes
-its kept rows to a new part and its dropped rows, with reasons, to a rejects file; the counts of
-both are the stage's ledger entries.
+part's record batches from one file to the next, so per-element runner cost is paid per part and
+memory stays bounded by a batch; shuffles carry references to key files (`pipelines.spill`). Each
+stage writes its kept rows to a new part and its dropped rows, with reasons, to a rejects file; the
+counts of both are the stage's ledger entries.
 """
 
 from __future__ import annotations

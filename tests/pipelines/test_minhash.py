@@ -2,7 +2,16 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.minhash import MinHasher, band_keys, band_layout, jaccard, jaccard_pairs, shingle_sets, shingles
+from pipelines.minhash import (
+    MinHasher,
+    ShingleSets,
+    band_keys,
+    band_layout,
+    jaccard,
+    jaccard_pairs,
+    shingle_sets,
+    shingles,
+)
 
 
 def test_word_shingles_ignore_case_punctuation_and_spacing():
@@ -51,3 +60,12 @@ def test_equal_signatures_collide_in_every_band():
     sets = shingle_sets(["a b c d e", "a b c d e", "x y z w v"], 2, 3)
     keys = band_keys(hasher.signatures(sets), 16, 8)
     assert (keys[0] == keys[1]).all() and not (keys[0] == keys[2]).any()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1), unique=True), max_size=8), st.integers(0, 8), st.integers(0, 8))
+def test_shingle_sets_survive_arrow_even_sliced(sets, start, length):
+    flat = ShingleSets.concat([ShingleSets(np.array(s, np.uint64), np.array([0, len(s)], np.int64)) for s in sets])
+    column = flat.to_arrow().slice(start, length)
+    back = ShingleSets.from_arrow(column)
+    assert [back[i].tolist() for i in range(len(back))] == sets[start : start + length]
