@@ -139,7 +139,9 @@ class PairKeyPartition(beam.DoFn):
 
     def process(self, element: tuple[int, Iterable[SpilledKeys]]) -> Iterator[tuple[str, SpilledBatch]]:
         partition, spilled = element
-        pairs = pair_with_group_minimum(keys.load() for keys in spilled)
+        # In part id order, not the runner's: the file's batch order then does not depend on the attempt,
+        # so a concurrent retry of this partition writes the batches the other attempt's references name.
+        pairs = pair_with_group_minimum(keys.load() for keys in sorted(spilled, key=lambda keys: keys.part_id))
         path = self.layout.part(f"{self.stage}-{self.output}", f"partition-{partition}")
         yield from spill(path, self.batches(pairs))
 

@@ -4,7 +4,8 @@ Deduplication shuffles keys per record. Grouped by the runner, they would be hel
 (the direct runner keeps every grouped PCollection there), so a build's memory would grow with its
 input. Written to a work file instead, one record batch per destination, the runner groups a few
 bytes per (part, destination) and each consumer reads just its batches. A file is named by what
-writes it, so a retried bundle rewrites the same file with the same bytes.
+writes it, and its batches come in an order of the writer's own, never the runner's arrival order:
+a retried (or duplicated) bundle then rewrites the same file with the same bytes.
 """
 
 from __future__ import annotations

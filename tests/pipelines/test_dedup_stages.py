@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import apache_beam as beam
 import numpy as np
 from apache_beam.testing.util import assert_that, equal_to
@@ -5,9 +7,10 @@ from parts_fixtures import rejects_of, rows_of, write_part
 
 from pipelines.comparison import comparison_key
 from pipelines.config import ExactDedupConfig, NearDedupConfig
-from pipelines.dedup import PartKeys, pair_with_group_minimum
+from pipelines.dedup import PartKeys, _ListDuplicates, pair_with_group_minimum, partition_keys
 from pipelines.dedup_exact import DropExactDuplicates
 from pipelines.dedup_near import DropNearDuplicates
+from pipelines.parts import Part
 
 LONG = "The committee said on Tuesday that the new rules would apply to all members from next year"
 
@@ -20,6 +23,21 @@ def test_pairs_each_member_with_its_group_minimum():
     pairs = pair_with_group_minimum(groups)
     members = sorted(zip(pairs.member_ids.tolist(), pairs.minimum_ids.tolist()))
     assert members == [(20, 15), (30, 15)]
+
+
+def test_a_partition_spills_the_same_file_whatever_order_its_parts_arrive_in(layout):
+    a = Part("a", "", 3)
+    b = Part("b", "", 2)
+    keys_a = partition_keys(
+        a, np.array([5, 7, 5], np.uint64), np.array([30, 10, 20], np.uint64), 1, layout.part("k", "a")
+    )
+    keys_b = partition_keys(b, np.array([5, 7], np.uint64), np.array([15, 40], np.uint64), 1, layout.part("k", "b"))
+    written = []
+    for order in ([keys_a[0][1], keys_b[0][1]], [keys_b[0][1], keys_a[0][1]]):
+        refs = list(_ListDuplicates("exact_dedup", layout).process((0, order)))
+        written.append((refs, Path(refs[0][1].path).read_bytes()))
+    assert written[0] == written[1]
+    assert {part: ref.load().column("id").to_pylist() for part, ref in written[0][0]} == {"a": [20, 30], "b": [40]}
 
 
 def test_comparison_key_ignores_case_punctuation_and_spaces():
