@@ -10,6 +10,7 @@ a retried (or duplicated) bundle then rewrites the same file with the same bytes
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterable
 from typing import TypeVar
@@ -35,11 +36,14 @@ class SpilledBatch:
 
 
 def spill(path: str, batches: Iterable[tuple[Key, pa.RecordBatch]]) -> list[tuple[Key, SpilledBatch]]:
-    """Write the batches (all of one schema) to one file at `path`; (key, reference) for each batch."""
-    batches = list(batches)
-    if not batches:
-        return []
-    with storage.atomic_write(path, durable=False) as f, pa.ipc.new_file(f, batches[0][1].schema) as writer:
-        for _, batch in batches:
+    """Write the batches (all of one schema) to one file at `path` as they come, so that only one is held
+    at a time; (key, reference) for each batch. No batches, no file."""
+    spilled: list[tuple[Key, SpilledBatch]] = []
+    with contextlib.ExitStack() as open_file:
+        for key, batch in batches:
+            if not spilled:
+                out = open_file.enter_context(storage.atomic_write(path, durable=False))
+                writer = open_file.enter_context(pa.ipc.new_file(out, batch.schema))
             writer.write_batch(batch)
-    return [(key, SpilledBatch(path, index)) for index, (key, _) in enumerate(batches)]
+            spilled.append((key, SpilledBatch(path, len(spilled))))
+    return spilled
