@@ -1,7 +1,7 @@
 """Document alignment quality and speed on perturbed NTREX document pairs; bitext filter keep rates on Tatoeba.
 
 For English against each other NTREX language: 40-line documents whose non-English side is perturbed
-(merges, drops, splits, insertions: `pipelines.bitext_eval`), aligned three ways (the gold units as
+(merges, drops, splits, insertions: `bench.alignment_data`), aligned three ways (the gold units as
 sentences; each line split into sentences; lines run into paragraphs and split), with precision,
 recall and F1 of the links projected back to the gold units. Then the time to align the whole file
 as one ~2,000 x ~1,900 sentence document, and the share of Tatoeba pairs the bitext filters keep,
@@ -25,8 +25,7 @@ from typing import get_args
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.align import AlignConfig, align_sentences  # noqa: E402
-from pipelines.bitext_eval import (  # noqa: E402
+from bench.alignment_data import (  # noqa: E402
     DATA_DIR,
     LinkCounts,
     PerturbConfig,
@@ -38,8 +37,10 @@ from pipelines.bitext_eval import (  # noqa: E402
     read_tatoeba,
     score_links,
 )
-from pipelines.bitext_filters import bitext_verdicts  # noqa: E402
-from pipelines.scripts import char_stats  # noqa: E402
+from xlmforge.core.scripts import char_stats  # noqa: E402
+from xlmforge.pipelines.bitext.align import align_sentences  # noqa: E402
+from xlmforge.pipelines.bitext.filters import bitext_verdicts  # noqa: E402
+from xlmforge.pipelines.corpus.config import AlignConfig  # noqa: E402
 
 RESULT = ROOT / "bench" / "results" / "alignment.json"
 SPEED_LANGS = ("deu", "zho", "tha")

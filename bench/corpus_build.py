@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus_input import write_benchmark_input  # noqa: E402
-from pipelines.language_id import LanguageIdentifier  # noqa: E402
+from xlmforge.pipelines.corpus.language_id import LanguageIdentifier  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "data" / "ntrex"
 WORK = ROOT / "bench" / "work" / "corpus_build"
@@ -75,7 +75,7 @@ def xlmforge(text_files: list[Path], out: Path, workers: int) -> tuple[float, fl
         [
             sys.executable,
             "-m",
-            "flows.cli",
+            "xlmforge.cli.main",
             "build-corpus",
             str(config),
             str(out),

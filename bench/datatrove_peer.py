@@ -19,7 +19,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
-from pipelines.language_id import lid_model_path
+from xlmforge.pipelines.corpus.language_id import lid_model_path
 
 
 class LocalLanguageFilter(BaseFilter):

@@ -29,10 +29,10 @@ import sentencepiece as spm
 
 from bench.corpus_build import run_measured
 from bench.corpus_input import perturb
-from pipelines.parts import BATCH_ROWS, ArrowFileWriter, read_batches
-from pipelines.segments import segment_id
-from pipelines.shards_config import ShardsConfig
-from schemas.records import SEGMENT_SCHEMA
+from xlmforge.pipelines.common.parts import BATCH_ROWS, ArrowFileWriter, read_batches
+from xlmforge.pipelines.common.rows import segment_id
+from xlmforge.pipelines.shards.config import ShardsConfig
+from xlmforge.schemas.records import SEGMENT_SCHEMA
 
 DATA = ROOT / ".." / "shared" / "data" / "ntrex"
 WORK = ROOT / "bench" / "work" / "encode_shards"
@@ -81,7 +81,7 @@ def write_corpus(dest: Path, target_mb: float, seed: int = 0) -> tuple[int, int]
 
 def child(corpus: str, out: str, result: str) -> None:
     """Run the build (in the child process) and write its timings."""
-    from pipelines.shards_run import build_shards
+    from xlmforge.pipelines.jobs.shards import build_shards
 
     built = build_shards([corpus], out, CONFIG, overwrite=True)
     num_tokens = sum(s.num_tokens for s in built.manifest.shards if s.format == "arrow")

@@ -20,14 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "training"))
-from xlm_corpus import train_sentencepiece, write_shards  # noqa: E402
-
-from training.config import DataConfig, ModelConfig, ObjectivesConfig  # noqa: E402
-from training.data import TrainLoader  # noqa: E402
-from training.model import XLM  # noqa: E402
-from training.objectives import objective_loss  # noqa: E402
-from training.plan import build_plan, load_manifest  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.training.xlm_corpus import train_sentencepiece, write_shards  # noqa: E402
+from xlmforge.training.config import DataConfig, ModelConfig, ObjectivesConfig  # noqa: E402
+from xlmforge.training.data import TrainLoader  # noqa: E402
+from xlmforge.training.model import XLM  # noqa: E402
+from xlmforge.training.objectives import objective_loss  # noqa: E402
+from xlmforge.training.plan import build_plan, load_manifest  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 VOCAB_SIZE = 32000

@@ -20,10 +20,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from training.config import ModelConfig, ObjectivesConfig
-from training.export import to_hf_model
-from training.model import XLM
-from training.objectives import StreamBatch, mask_tokens, mlm_loss
+from xlmforge.training.config import ModelConfig, ObjectivesConfig
+from xlmforge.training.export import to_hf_model
+from xlmforge.training.model import XLM
+from xlmforge.training.objectives import StreamBatch, mask_tokens, mlm_loss
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -7,12 +7,12 @@ import shutil
 
 import pyarrow as pa
 import pytest
-from flow_corpora import mono, pairs, shards_config, write_yaml
 
-from flows.corpus import build_corpus, digest_sources
-from flows.generations import read_record
-from pipelines.config import load_corpus_config
-from pipelines.ledger import Ledger
+from tests.flows.flow_corpora import mono, pairs, shards_config, write_yaml
+from xlmforge.flows.corpus import build_corpus, digest_sources
+from xlmforge.flows.generations import read_record
+from xlmforge.pipelines.common.ledger import Ledger
+from xlmforge.pipelines.corpus.config import load_corpus_config
 
 
 def corpus_files(out_dir):

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 import sentencepiece as spm
-from flow_corpora import mono, pairs
 from prefect.logging import disable_run_logger
 from pydantic import ValidationError
 
-from flows import artifacts
-from flows.caching import StageOutput, digest, is_transient
-from flows.generations import plan_generations
-from flows.pretrain import LaunchOptions, PretrainSpec, launch_command, resolve_run_config, train_model
-from flows.vocab_fit import vocab_fit
-from pipelines.config import CorpusConfig
-from pipelines.ledger import Ledger, chain
+from tests.flows.flow_corpora import mono, pairs
+from xlmforge.flows import artifacts
+from xlmforge.flows.caching import StageOutput, digest, is_transient
+from xlmforge.flows.generations import plan_generations
+from xlmforge.flows.pretrain import LaunchOptions, PretrainSpec, launch_command, resolve_run_config, train_model
+from xlmforge.flows.vocab_fit import vocab_fit
+from xlmforge.pipelines.common.ledger import Ledger, chain
+from xlmforge.pipelines.corpus.config import CorpusConfig
 
 
 def config(*sources) -> CorpusConfig:
@@ -79,12 +79,12 @@ def test_only_transient_io_errors_are_retried():
 
 def test_launch_uses_torchrun_for_more_than_one_process():
     assert launch_command("run.yaml", LaunchOptions(), num_gpus=0) == [
-        sys.executable, "-m", "training.loop", "--config", "run.yaml"]  # fmt: skip
+        sys.executable, "-m", "xlmforge.training.loop", "--config", "run.yaml"]  # fmt: skip
     four = launch_command("run.yaml", LaunchOptions(), num_gpus=4)
     assert four[1:3] == ["-m", "torch.distributed.run"] and "--nproc_per_node=4" in four and "--standalone" in four
     nodes = launch_command("r.yaml", LaunchOptions(nnodes=2, node_rank=1, rdzv_endpoint="node0:29500"), num_gpus=8)
     assert {"--nnodes=2", "--node_rank=1", "--rdzv_endpoint=node0:29500", "--nproc_per_node=8"} <= set(nodes)
-    assert "--standalone" not in nodes and nodes[-4:] == ["-m", "training.loop", "--config", "r.yaml"]
+    assert "--standalone" not in nodes and nodes[-4:] == ["-m", "xlmforge.training.loop", "--config", "r.yaml"]
     with pytest.raises(ValidationError, match="needs rdzv_endpoint"):
         LaunchOptions(nnodes=2)
     with pytest.raises(ValidationError, match="node_rank 2 must be below nnodes 2"):
@@ -150,7 +150,7 @@ def test_resolve_run_config(tmp_path):
     config = resolve_run_config(str(run), "gs://b/manifest.json", "/runs/a", 7)
     assert (config.data.manifest, config.train.out_dir, config.train.max_steps) == ("gs://b/manifest.json",
                                                                                       "/runs/a", 7)  # fmt: skip
-    with pytest.raises(ValueError, match="run.yaml: data.manifest"):
+    with pytest.raises(ValueError, match=r"run.yaml: invalid run config:\s+data.manifest: Field required"):
         resolve_run_config(str(run), None, None, None)
 
 

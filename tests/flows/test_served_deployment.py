@@ -11,9 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from flow_corpora import mono, shards_config, write_yaml
 
-from flows.settings import prefect_env
+from tests.flows.flow_corpora import mono, shards_config, write_yaml
+from xlmforge.flows.settings import prefect_env
 
 REPO = Path(__file__).resolve().parents[2]
 CRON = "0 3 * * *"
@@ -79,8 +79,9 @@ def test_served_deployment_runs_once_when_triggered(django_texts, tmp_path):
         prefect = str(Path(sys.executable).parent / "prefect")
         processes.append(start([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, logs[0]))
         wait_for(lambda: healthy(api), 180, "the Prefect server did not answer", logs)
-        processes.append(start([sys.executable, "-m", "flows.deploy", config, str(out), "--shards-config", shards,
-                                "--cron", CRON, "--name", "nightly"], env, logs[1]))  # fmt: skip
+        deploy = [sys.executable, "-m", "xlmforge.flows.deploy", config, str(out), "--shards-config", shards,
+                  "--cron", CRON, "--name", "nightly"]  # fmt: skip
+        processes.append(start(deploy, env, logs[1]))
 
         with temporary_settings({PREFECT_API_URL: api}):
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from pipelines.layout import BuildLayout
-from pipelines.run import pipeline_options
+from xlmforge.pipelines.common.layout import BuildLayout
+from xlmforge.pipelines.common.options import pipeline_options
 
 
 @pytest.fixture

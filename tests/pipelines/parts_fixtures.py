@@ -6,10 +6,10 @@ import os
 
 import pyarrow as pa
 
-from pipelines.layout import BuildLayout
-from pipelines.parts import ArrowFileWriter, Part, read_batches
-from pipelines.segments import segment_id
-from schemas.records import REJECT_SCHEMA, SEGMENT_SCHEMA
+from xlmforge.pipelines.common.layout import BuildLayout
+from xlmforge.pipelines.common.parts import ArrowFileWriter, Part, read_batches
+from xlmforge.pipelines.common.rows import segment_id
+from xlmforge.schemas.records import REJECT_SCHEMA, SEGMENT_SCHEMA
 
 
 def write_part(layout: BuildLayout, part_id: str, texts: list[str], lang: str = "deu", stage: str = "input") -> Part:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipelines.parts import ArrowFileWriter
-from pipelines.segments import segment_id
-from schemas.bitext import BITEXT_SCHEMA
-from schemas.records import SEGMENT_SCHEMA
+from xlmforge.pipelines.common.parts import ArrowFileWriter
+from xlmforge.pipelines.common.rows import segment_id
+from xlmforge.schemas.bitext import BITEXT_SCHEMA
+from xlmforge.schemas.records import SEGMENT_SCHEMA
 
 SUBJECTS = {
     "eng": ["the cat", "my brother", "the old man", "a young girl", "the teacher", "our neighbour"],

@@ -45,7 +45,7 @@ def corpus_config(shared_data, tmp_path_factory):
 
 
 def build(config, out, *extra, **popen):
-    command = [sys.executable, "-m", "flows.cli", "build-corpus", str(config), str(out), *extra]
+    command = [sys.executable, "-m", "xlmforge.cli.main", "build-corpus", str(config), str(out), *extra]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, **popen)
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipelines.config import CorpusConfig
-from pipelines.ledger import KEPT
-from pipelines.run import build_corpus
-from pipelines.segments import segment_id
-from pipelines.shards_config import ShardsConfig
-from pipelines.shards_run import build_shards
+from xlmforge.pipelines.common.ledger import KEPT
+from xlmforge.pipelines.common.rows import segment_id
+from xlmforge.pipelines.corpus.config import CorpusConfig
+from xlmforge.pipelines.jobs.corpus import build_corpus
+from xlmforge.pipelines.jobs.shards import build_shards
+from xlmforge.pipelines.shards.config import ShardsConfig
 
 LANGS = ["eng", "deu", "rus", "ara", "hin", "zho"]
 

@@ -7,7 +7,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from training.streams import ShardError, ShardReader, ShardSource
+from xlmforge.training.streams import ShardError, ShardReader, ShardSource
 
 
 def tar_with(members: dict[str, bytes]) -> bytes:
@@ -40,7 +40,7 @@ def read(tmp_path, data: bytes):
     path.write_bytes(data)
     source = ShardSource(name="mono/eng/train/shard-00000.tar", url=str(path), format="webdataset", kind="mono",
                          sha256=hashlib.sha256(data).hexdigest())  # fmt: skip
-    return ShardReader(vocab_size=100).read_blocks(source)
+    return ShardReader(vocab_size=100).read_chunks(source)
 
 
 def test_a_well_formed_shard_reads(tmp_path):

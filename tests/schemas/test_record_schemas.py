@@ -3,7 +3,7 @@ import dataclasses
 import pyarrow as pa
 import pytest
 
-from schemas.records import REJECT_SCHEMA, SEGMENT_SCHEMA, Reject, Segment, check_schema, with_metadata
+from xlmforge.schemas.records import REJECT_SCHEMA, SEGMENT_SCHEMA, Reject, Segment, check_schema, with_metadata
 
 
 @pytest.mark.parametrize(("schema", "record"), [(SEGMENT_SCHEMA, Segment), (REJECT_SCHEMA, Reject)])
@@ -27,13 +27,13 @@ def test_check_schema_names_the_file_and_the_problem():
 
 
 def test_bitext_record_matches_schema():
-    from schemas.bitext import BITEXT_SCHEMA, BitextPair
+    from xlmforge.schemas.bitext import BITEXT_SCHEMA, BitextPair
 
     assert [f.name for f in dataclasses.fields(BitextPair)] == BITEXT_SCHEMA.names
 
 
 def test_shard_records_match_their_schemas():
-    from schemas.shards import BitextRecord, MonoRecord, bitext_shard_schema, mono_shard_schema
+    from xlmforge.schemas.shards import BitextRecord, MonoRecord, bitext_shard_schema, mono_shard_schema
 
     assert [f.name for f in dataclasses.fields(MonoRecord)] == mono_shard_schema(8000).names
     assert [f.name for f in dataclasses.fields(BitextRecord)] == bitext_shard_schema(8000).names

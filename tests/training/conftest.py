@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from xlm_corpus import write_tiny_corpus
+
+from tests.training.xlm_corpus import write_tiny_corpus
 
 
 @pytest.fixture(autouse=True)

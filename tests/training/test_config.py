@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from training.config import ConfigError, DataConfig, ModelConfig, ObjectivesConfig, RunConfig, load_run_config
+from xlmforge.core.config import ConfigError
+from xlmforge.training.config import DataConfig, ModelConfig, ObjectivesConfig, RunConfig, load_run_config
 
 YAML = """
 model: {preset: small, dropout: 0.2}
@@ -41,7 +42,7 @@ def test_yaml_and_toml_load_into_typed_configs(tmp_path: Path) -> None:
     ("section", "values", "message"),
     [
         ("model", {"preset": "huge"}, "model.preset"),
-        ("model", {"dims": 3}, "unknown field(s) ['dims']"),
+        ("model", {"dims": 3}, "model.dims: unknown key (did you mean 'dim'?)"),
         ("model", {"dim": 100, "num_heads": 3}, "model.dim"),
         ("data", {"on_corrupt": "ignore"}, "data.on_corrupt"),
         ("data", {"tokens_per_batch": 100}, "data.tokens_per_batch"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import Counter
 from itertools import islice
@@ -10,13 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from xlm_runs import tiny_run
 
-from training.config import ConfigError, RunConfig
-from training.data import TaskBatch, TrainLoader, valid_batches
-from training.objectives import PairBatch
-from training.plan import DataPlan, build_plan, load_manifest
-from training.streams import ShardCorruptError
+from tests.training.xlm_runs import tiny_run
+from xlmforge.core.config import ConfigError
+from xlmforge.training.config import RunConfig
+from xlmforge.training.data import TaskBatch, TrainLoader, valid_batches
+from xlmforge.training.objectives import PairBatch
+from xlmforge.training.plan import DataPlan, build_plan, load_manifest
+from xlmforge.training.streams import ShardCorruptError
 
 
 def plan_for(cfg: RunConfig) -> DataPlan:
@@ -97,7 +97,7 @@ def test_small_language_streams_past_its_epoch(corpus: Path, tmp_path: Path) -> 
     loader = TrainLoader(plan_for(cfg))
     stream = iter(loader)
     batches = [bundle[0].batch.tokens for bundle in islice(stream, 30)]  # de train has ~1000 tokens
-    assert loader.state_dict()["parts"][0][1]["streams"]["mlm:de"]["epoch"] >= 2
+    assert loader.state_dict()["shares"][0][1]["streams"]["mlm:de"]["epoch"] >= 2
     assert not torch.equal(batches[0], batches[10])  # each epoch is reshuffled
 
 
@@ -164,7 +164,7 @@ def test_schedule_language_without_shards_is_named(corpus: Path, tmp_path: Path)
 def test_tokens_per_batch_smaller_than_a_sequence(corpus: Path, tmp_path: Path) -> None:
     cfg = tiny_run(corpus, tmp_path)
     with pytest.raises(ConfigError, match="data.tokens_per_batch"):
-        dataclasses.replace(cfg.data, tokens_per_batch=cfg.data.seq_len - 1)
+        RunConfig.from_dict(cfg.to_dict() | {"data": cfg.data.to_dict() | {"tokens_per_batch": cfg.data.seq_len - 1}})
 
 
 def test_resuming_with_another_worker_layout_is_refused(corpus: Path, tmp_path: Path) -> None:

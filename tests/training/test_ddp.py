@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from xlm_runs import SUBPROCESS_ENV, tiny_run
+
+from tests.training.xlm_runs import SUBPROCESS_ENV, tiny_run
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,10 +22,10 @@ import json
 import sys
 from pathlib import Path
 
-from training import distributed
-from training.checkpoint import load_latest_checkpoint
-from training.config import load_run_config
-from training.loop import Trainer
+from xlmforge.training import distributed
+from xlmforge.training.checkpoint import load_latest_checkpoint
+from xlmforge.training.config import load_run_config
+from xlmforge.training.loop import Trainer
 
 cfg = load_run_config(sys.argv[1])
 ctx = distributed.setup("cpu")

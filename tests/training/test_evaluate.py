@@ -6,18 +6,18 @@ from pathlib import Path
 
 import sentencepiece as spm
 import torch
-from xlm_corpus import sentences
-from xlm_runs import tiny_run
 
-from training.config import ModelConfig
-from training.evaluate import (
+from tests.training.xlm_corpus import sentences
+from tests.training.xlm_runs import tiny_run
+from xlmforge.training.config import ModelConfig
+from xlmforge.training.evaluate import (
     nearest_neighbour_accuracy,
     parallel_sentences,
     retrieval_accuracy,
     retrieval_from_checkpoint,
 )
-from training.loop import train
-from training.model import XLM
+from xlmforge.training.loop import train
+from xlmforge.training.model import XLM
 
 
 def test_nearest_neighbour_accuracy_counts_aligned_hits() -> None:

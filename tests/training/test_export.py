@@ -8,14 +8,14 @@ import pytest
 import sentencepiece as spm
 import torch
 from transformers import AutoTokenizer, XLMWithLMHeadModel
-from xlm_corpus import train_sentencepiece
-from xlm_runs import tiny_run
 
-from schemas.shards import EOS_ID, PAD_ID
-from training.checkpoint import load_model
-from training.export import export_to_hf, save_hf_tokenizer
-from training.loop import train
-from training.objectives import PairBatch, concat_pairs
+from tests.training.xlm_corpus import train_sentencepiece
+from tests.training.xlm_runs import tiny_run
+from xlmforge.schemas.shards import EOS_ID, PAD_ID
+from xlmforge.training.checkpoint import load_model
+from xlmforge.training.export import export_to_hf, save_hf_tokenizer
+from xlmforge.training.loop import train
+from xlmforge.training.objectives import PairBatch, concat_pairs
 
 
 @pytest.fixture(scope="module")

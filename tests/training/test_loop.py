@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -15,10 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from xlm_runs import SUBPROCESS_ENV, tiny_run
 
-from training.checkpoint import list_checkpoints, load_latest_checkpoint, save_checkpoint
-from training.loop import train
+from tests.training.xlm_runs import SUBPROCESS_ENV, tiny_run
+from xlmforge.training.checkpoint import list_checkpoints, load_latest_checkpoint, save_checkpoint
+from xlmforge.training.loop import train
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,7 +71,7 @@ def test_sigkill_during_training_then_resume(corpus: Path, tmp_path: Path) -> No
     config_path = tmp_path / "run.yaml"
     config_path.write_text(yaml.safe_dump(cfg.to_dict()))
     env = os.environ | SUBPROCESS_ENV | {"PYTHONPATH": str(REPO)}
-    process = subprocess.Popen([sys.executable, "-m", "training.loop", "--config", str(config_path)], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "xlmforge.training.loop", "--config", str(config_path)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 90
     while len(list(out.glob("step-*.pt.sha256"))) < 2 and time.monotonic() < deadline:
@@ -82,7 +81,7 @@ def test_sigkill_during_training_then_resume(corpus: Path, tmp_path: Path) -> No
     process.wait()
     path, tree = load_latest_checkpoint(out)
     killed_at = tree["step"]
-    resumed = train(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=killed_at + 2)))
+    resumed = train(cfg.replace(train=cfg.train.replace(max_steps=killed_at + 2)))
     assert resumed.first_step == killed_at and resumed.step == killed_at + 2
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from schemas.shards import PAD_ID
-from training.config import ModelConfig
-from training.model import XLM
+from xlmforge.schemas.shards import PAD_ID
+from xlmforge.training.config import ModelConfig
+from xlmforge.training.model import XLM
 
 
 def tiny_model(**overrides: object) -> XLM:

