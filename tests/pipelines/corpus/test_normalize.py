@@ -14,10 +14,41 @@ CONFIGS = [DEFAULT, NormalizeConfig(form="NFKC"), NormalizeConfig(lowercase_stri
 
 def test_controls_zero_width_and_spaces():
     assert normalize_text("  Hello\u200b  wor\u200dld\t\r\n", DEFAULT) == "Hello wor\u200dld"
-    assert normalize_text("a\x00b\x07c\x7f", DEFAULT) == "abc"
+    assert normalize_text("a\x00b\x07c\x7f", DEFAULT) == "a b c"
     assert normalize_text("\ufeffBOM first", DEFAULT) == "BOM first"
     assert normalize_text("non\u00a0breaking\u3000space", DEFAULT) == "non breaking space"
     assert normalize_text("\u200b\u200e", DEFAULT) == ""
+
+
+def test_a_control_between_words_becomes_a_space():
+    assert normalize_text("Mit\x00Nullbyte", DEFAULT) == "Mit Nullbyte"
+    assert normalize_text("Seite\x0cZwei\x85drei\x1cvier", DEFAULT) == "Seite Zwei drei vier"
+    assert normalize_text("\x00\x00leading and trailing\x07", DEFAULT) == "leading and trailing"
+
+
+def test_terminal_escapes_are_removed_whole():
+    assert normalize_text("Steuerzeichen\x1b[31m", DEFAULT) == "Steuerzeichen"
+    assert normalize_text("\x1b[1;32mGrün\x1b[0m und \x1b[4mfett\x1b[m", DEFAULT) == "Grün und fett"
+    assert normalize_text("Titel\x1b]0;xterm title\x07 danach", DEFAULT) == "Titel danach"
+    assert normalize_text("Link \x1b]8;;https://example.com\x1b\\hier\x1b]8;;\x1b\\", DEFAULT) == "Link hier"
+    assert normalize_text("cursor\x1b[2K\x1b[1Gweg \x1bcreset \x9b0mend", DEFAULT) == "cursorweg reset end"
+
+
+WORDS = st.text(alphabet=st.characters(categories=["L"]), min_size=1, max_size=8)
+CONTROLS = st.sampled_from([chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0E, 0x1F, 0x7F, 0x80, 0x85, 0x9F]])
+CSI = st.builds("\x1b[{}{}".format, st.from_regex(r"[0-9;?]{0,6}", fullmatch=True), st.sampled_from("mKJHfABCDGsu"))
+OSC = st.builds("\x1b]{}\x07".format, st.from_regex(r"[0-9];[ -~]{0,12}", fullmatch=True))
+ESCAPES = st.lists(st.one_of(CSI, OSC), max_size=2).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WORDS, min_size=2, max_size=6), st.data())
+def test_property_controls_separate_words_and_escapes_vanish(words, data):
+    text = data.draw(ESCAPES) + words[0]
+    for word in words[1:]:
+        text += data.draw(ESCAPES) + data.draw(CONTROLS) + data.draw(ESCAPES) + word
+    text += data.draw(ESCAPES)
+    assert normalize_text(text, DEFAULT) == unicodedata.normalize("NFC", " ".join(words))
 
 
 def test_joiners_are_kept():

@@ -28,17 +28,19 @@ def test_new_language_is_deduplicated_against_the_existing_corpus(tmp_path):
     base = build_corpus(first, str(tmp_path / "gen0"))
     before = snapshot(tmp_path / "gen0")
 
-    # The new source repeats five German sentences (one with a small edit) among the French ones.
-    copies = german[:4] + [german[4].replace("Berlin", "Bonn")]
-    (tmp_path / "fra.txt").write_text("\n".join(french + copies) + "\n")
-    second = CorpusConfig(sources=[{"name": "fr", "path": str(tmp_path / "fra.txt"), "language": "fra"}])
+    # The new sources: French, and German that repeats five sentences (one with a small edit).
+    copies = [german[0].upper(), *german[1:4], german[4].replace("Berlin", "Bonn")]
+    (tmp_path / "fra.txt").write_text("\n".join(french) + "\n")
+    (tmp_path / "deu-more.txt").write_text("\n".join(copies) + "\n")
+    second = CorpusConfig(sources=[{"name": "fr", "path": str(tmp_path / "fra.txt"), "language": "fra"},
+                                   {"name": "de2", "path": str(tmp_path / "deu-more.txt"), "language": "deu"}])
     result = build_corpus(second, str(tmp_path / "gen1"), base_dirs=[str(tmp_path / "gen0")])
 
     assert snapshot(tmp_path / "gen0") == before  # nothing of the first build was touched
-    assert result.ledger.total("read", "in") == 45  # only the new source was read
+    assert result.ledger.total("read", "in") == 45  # only the new sources were read
     assert set(texts(tmp_path / "gen1" / "segments")) == set(french)
-    rejected = {r: n for r, n in result.ledger.rows()[2].dropped.items()} | result.ledger.rows()[3].dropped
-    assert rejected == {"exact_duplicate": 4, "near_duplicate": 1}
+    rejected = {r.stage: r.dropped for r in result.ledger.rows() if r.dropped}
+    assert rejected == {"exact_dedup": {"exact_duplicate": 4}, "near_dedup": {"near_duplicate": 1}}
     assert base.segments_by_lang == {"deu": 40} and result.segments_by_lang == {"fra": 40}
     assert os.path.exists(tmp_path / "gen1" / "corpus.json")
 

@@ -92,7 +92,7 @@ def test_planted_duplicates_recall_and_precision(shared_data, tmp_path):
         for f in (tmp_path / "out" / "rejects").rglob("*.arrow")
         for r in pa.ipc.open_file(pa.memory_map(str(f))).read_all().to_pylist()
     ]
-    assert {r["reason"] for r in removed} <= {"exact_duplicate", "near_duplicate"}
+    assert {r["reason"] for r in removed} <= {"identical_copy", "exact_duplicate", "near_duplicate"}
 
     removed_texts = {r["text"] for r in removed}
     recall = {}
@@ -113,7 +113,7 @@ def test_planted_duplicates_recall_and_precision(shared_data, tmp_path):
             index.setdefault(h, []).append(i)
 
     def has_kept_partner(row):
-        if row["reason"] == "exact_duplicate":
+        if row["reason"] in ("identical_copy", "exact_duplicate"):
             return comparison_key(row["text"]) in kept_keys
         mine = shingle_set(row["text"])
         candidates = {i for h in mine.tolist() for i in index.get(h, ())}

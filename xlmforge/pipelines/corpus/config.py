@@ -136,6 +136,16 @@ class NormalizeConfig(Section):
     lowercase_strip_accents: bool = False  # XLM's lowercase + accent removal option
 
 
+class IdenticalDedupConfig(Section):
+    """Identical copies (same text, same declared language), dropped before language ID."""
+
+    enabled: bool = True
+    num_partitions: int = Field(default=16, ge=1)  # hash partitions of the shuffle
+    # A text in this many different documents is boilerplate and every copy is dropped (null: never).
+    # Five: a sentence that five documents share word for word is a template, not prose.
+    boilerplate_documents: Annotated[int, Field(ge=2)] | None = 5
+
+
 class ExactDedupConfig(Section):
     enabled: bool = True
     num_partitions: int = Field(default=16, ge=1)  # hash partitions of the shuffle
@@ -269,6 +279,7 @@ class CorpusConfig(Section):
     sources: list[AnySource] = Field(min_length=1)
     read: ReadConfig = ReadConfig()
     normalize: NormalizeConfig = NormalizeConfig()
+    identical_dedup: IdenticalDedupConfig = IdenticalDedupConfig()
     exact_dedup: ExactDedupConfig = ExactDedupConfig()
     near_dedup: NearDedupConfig = NearDedupConfig()
     language_id: LanguageIdConfig = LanguageIdConfig()

@@ -20,6 +20,7 @@ import pyarrow as pa
 from xlmforge.pipelines.common.dedup import (
     GroupPairs,
     PairKeyPartition,
+    PartKeys,
     SpilledKeys,
     key_by_part_id,
     keys_path,
@@ -117,7 +118,7 @@ class _PairWithBucketKeeper(PairKeyPartition):
 
     output = "candidates"
 
-    def batches(self, pairs: GroupPairs) -> Iterable[tuple[str, pa.RecordBatch]]:
+    def batches(self, groups: list[PartKeys], pairs: GroupPairs) -> Iterable[tuple[str, pa.RecordBatch]]:
         member_parts = pa.array(pairs.part_ids)
         return (
             (

@@ -1,14 +1,18 @@
 """Normalize: one canonical spelling of each segment's text before anything compares or counts it.
 
-Unicode NFC (or NFKC), control and zero-width characters removed (ZWJ and ZWNJ kept: Persian,
-Indic scripts and emoji need them), whitespace collapsed to single spaces; optionally Moses-style
-punctuation and XLM's lowercase + accent stripping.
+Unicode NFC (or NFKC); terminal escape sequences (ANSI colours, cursor moves, window titles)
+removed whole; other control characters turned into spaces, because in text they stand between
+words (a NUL or a form feed that joined "Mit" and "Nullbyte" must not make one word of them);
+format and zero-width characters removed (ZWJ and ZWNJ kept: Persian, Indic scripts and emoji need
+them); whitespace collapsed to single spaces. Optionally Moses-style punctuation and XLM's
+lowercase + accent stripping.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import re
 import unicodedata
 
 import pyarrow as pa
@@ -19,19 +23,28 @@ from xlmforge.pipelines.corpus.config import NormalizeConfig
 
 STAGE = "normalize"
 _KEEP_FORMAT = {"\u200c", "\u200d"}  # ZWNJ, ZWJ
+# ECMA-48 escape sequences: CSI (colours, cursor), OSC (titles, links) and the other string
+# controls up to their terminator, two-character escapes, and the 8-bit CSI.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+)
 
 
 @functools.cache
 def _cleanup_table() -> dict[int, str | None]:
-    """str.translate table: controls, format characters and surrogates removed, every space to ' '."""
+    """str.translate table: controls and every space to ' ', format characters and surrogates removed."""
     table: dict[int, str | None] = {}
     # Beyond the CJK extension planes only the tag block (plane 14) has controls or format characters.
     for cp in itertools.chain(range(0x323B0), range(0xE0000, 0xE1000)):
         char = chr(cp)
         category = unicodedata.category(char)
-        if category.startswith("Z") or char in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85":
+        if category.startswith("Z") or category == "Cc":
             table[cp] = " "
-        elif category in ("Cc", "Cs") or (category == "Cf" and char not in _KEEP_FORMAT):
+        elif category == "Cs" or (category == "Cf" and char not in _KEEP_FORMAT):
             table[cp] = None
     return table
 
@@ -62,11 +75,14 @@ def normalize_text(text: str, config: NormalizeConfig, lang: str = "en") -> str:
 
 
 def _clean(text: str, form: str) -> str:
-    """Remove controls and collapse spaces of text already in normal form `form`."""
+    """Remove escapes and format characters, space out controls and collapse spaces of text already
+    in normal form `form`."""
     if text.isprintable():  # no controls, format characters or exotic spaces: the common case
         if "  " in text or text[:1] == " " or text[-1:] == " ":
             text = " ".join(text.split())
         return text
+    if "\x1b" in text or "\x9b" in text:
+        text = _ESCAPES.sub("", text)
     text = " ".join(text.translate(_cleanup_table()).split())
     # Removing characters can bring a base letter next to a combining mark: recompose.
     return unicodedata.normalize(form, text)

@@ -2,7 +2,7 @@
 
 `BuildCorpus` is the job's composite transform. Three chains share the stages they have in common:
 
-    text      read -> normalize -> exact_dedup -> near_dedup -> language_id -> filters -> write
+    text      read -> normalize -> identical_dedup -> language_id -> filters -> exact_dedup -> near_dedup -> write
     bitext    bitext/read -> bitext/normalize -> bitext/language_id --------+
     docpairs  docpairs/read -> docpairs/normalize -> docpairs/language_id   +-> pairs/filters
                 -> docpairs/align ------------------------------------------+     -> pairs/dedup -> pairs/write
@@ -40,6 +40,7 @@ from xlmforge.pipelines.common.parts import Pairs, Part, StageTransform, count_r
 from xlmforge.pipelines.corpus.config import CorpusConfig
 from xlmforge.pipelines.corpus.exact_dedup import DropExactDuplicates
 from xlmforge.pipelines.corpus.filters import ApplyQualityFilters
+from xlmforge.pipelines.corpus.identical_dedup import DropIdenticalCopies
 from xlmforge.pipelines.corpus.inputs import Inputs, plan_inputs
 from xlmforge.pipelines.corpus.language_id import IdentifyLanguage
 from xlmforge.pipelines.corpus.near_dedup import DropNearDuplicates
@@ -54,13 +55,17 @@ BITEXT, DOCPAIRS, PAIRS = "bitext", "docpairs", "pairs"
 
 def _text_stages(config: CorpusConfig, layout: BuildLayout, existing=None) -> list[StageTransform]:
     stages = [NormalizeSegments(config.normalize, layout)]
+    if config.identical_dedup.enabled:
+        stages.append(DropIdenticalCopies(config.identical_dedup, layout))
+    if config.language_id.enabled:
+        stages.append(IdentifyLanguage(config.language_id, layout))
+    stages.append(ApplyQualityFilters(config.filters, layout))
+    # Deduplication after the verdicts: the copy kept is one that passed them.
     if config.exact_dedup.enabled:
         stages.append(DropExactDuplicates(config.exact_dedup, layout, existing=existing))
     if config.near_dedup.enabled:
         stages.append(DropNearDuplicates(config.near_dedup, layout, existing=existing))
-    if config.language_id.enabled:
-        stages.append(IdentifyLanguage(config.language_id, layout))
-    return stages + [ApplyQualityFilters(config.filters, layout)]
+    return stages
 
 
 def _bitext_stages(config: CorpusConfig, layout: BuildLayout) -> list[StageTransform]:
