@@ -19,7 +19,7 @@ from xlmforge.core.scripts import CharStats
 @dataclasses.dataclass(frozen=True, slots=True)
 class Language:
     code: str  # ISO 639-3
-    lid_label: str  # fastText lid.176 label, without the __label__ prefix
+    lid_label: str  # fastText lid.176 label, without the __label__ prefix; "" when lid.176 lacks it
     name: str
     scripts: frozenset[str]  # ISO 15924
 
@@ -30,7 +30,7 @@ def languages() -> dict[str, Language]:
     table = resources.files("xlmforge.core").joinpath("data/languages.tsv").read_text(encoding="utf-8")
     rows = (line.split("\t") for line in table.splitlines() if line and not line.startswith("#"))
     return {
-        code: Language(code=code, lid_label=label, name=name, scripts=frozenset(scripts.split(",")))
+        code: Language(code=code, lid_label=label.strip("-"), name=name, scripts=frozenset(scripts.split(",")))
         for label, code, name, scripts in rows
     }
 
@@ -38,7 +38,7 @@ def languages() -> dict[str, Language]:
 @functools.cache
 def by_lid_label() -> dict[str, Language]:
     """All languages by their lid.176 label."""
-    return {lang.lid_label: lang for lang in languages().values()}
+    return {lang.lid_label: lang for lang in languages().values() if lang.lid_label}
 
 
 def language(code: str) -> Language:

@@ -5,7 +5,14 @@ import pytest
 
 from xlmforge.core.languages import by_lid_label, language, languages
 from xlmforge.pipelines.corpus.config import LanguageIdConfig, NormalizeConfig
-from xlmforge.pipelines.corpus.language_id import LanguageIdentifier, lid_model_path, lid_verdict
+from xlmforge.pipelines.corpus.confusable import ConfusableResolver
+from xlmforge.pipelines.corpus.language_id import (
+    LanguageIdentifier,
+    LanguageJudge,
+    Verdict,
+    lid_model_path,
+    lid_verdict,
+)
 from xlmforge.pipelines.corpus.normalize import normalize_text
 
 # Tatoeba labels are ISO 639-3 individual languages; the project (like lid.176) uses macrolanguages.
@@ -48,24 +55,55 @@ def test_predicts_project_codes(identifier):
     assert identifier.predict("这是一个关于天气的中文句子。")[0] == "zho"
     code, score = identifier.predict("Это предложение написано по-русски.")
     assert code == "rus" and 0.5 < score <= 1.0
-    assert all(code in languages() for code in identifier.predict_all(["a", "b"])[0])
+    assert all(code in languages() for code in identifier.distribution("a b c"))
 
 
 @pytest.mark.parametrize(
-    ("declared", "detected", "score", "policy", "expected"),
+    ("declared", "scores", "policy", "expected"),
     [
-        ("deu", "deu", 0.99, "reject", ("deu", None)),
-        ("deu", "fra", 0.95, "reject", (None, "lid_mismatch")),
-        ("deu", "fra", 0.95, "relabel", ("fra", None)),
-        ("deu", "fra", 0.95, "keep", ("deu", None)),
-        ("deu", "fra", 0.40, "reject", ("deu", None)),  # not confident it is anything else
-        ("hrv", "srp", 0.99, "reject", ("hrv", None)),  # confusable group confirms
-        ("und", "fra", 0.90, "reject", ("fra", None)),
-        ("und", "fra", 0.30, "reject", (None, "lid_low_confidence")),
+        ("deu", {"deu": 0.99}, "reject", Verdict("deu")),
+        ("deu", {"fra": 0.95, "deu": 0.01}, "reject", Verdict(None, "lid_mismatch")),
+        ("deu", {"fra": 0.95, "deu": 0.01}, "relabel", Verdict("fra")),
+        ("deu", {"fra": 0.95, "deu": 0.01}, "keep", Verdict("deu")),
+        # the model does not rule German out, though it prefers Dutch
+        ("deu", {"nld": 0.80, "deu": 0.10}, "reject", Verdict("deu")),
+        # not sure of anything, and German is not among what it considers: rejected, not trusted
+        ("deu", {"eng": 0.30, "fra": 0.20}, "reject", Verdict(None, "lid_mismatch")),
+        ("deu", {"eng": 0.30, "fra": 0.20}, "relabel", Verdict(None, "lid_mismatch")),
+        # the confusable group adds up: 0.03 + 0.03 for Croatian's group
+        ("hrv", {"srp": 0.03, "bos": 0.03, "eng": 0.9}, "reject", Verdict("hrv")),
+        ("yor", {"rus": 0.9}, "reject", Verdict("yor")),  # unverified: lid.176 misses most Yoruba
+        ("zul", {"swa": 0.9}, "reject", Verdict("zul")),  # lid.176 has no Zulu label
+        ("und", {"fra": 0.90}, "reject", Verdict("fra")),
+        ("und", {"fra": 0.30, "eng": 0.2}, "reject", Verdict(None, "lid_low_confidence")),
+        ("und", {"hrv": 0.30, "srp": 0.25}, "reject", Verdict("hrv")),  # the group is sure enough
     ],
 )
-def test_language_policy(declared, detected, score, policy, expected):
-    assert lid_verdict(declared, detected, score, LanguageIdConfig(on_mismatch=policy)) == expected
+def test_language_policy(declared, scores, policy, expected):
+    detected = max(scores, key=scores.__getitem__)
+    assert lid_verdict(declared, scores, detected, LanguageIdConfig(on_mismatch=policy)) == expected
+
+
+def test_unverified_languages_can_be_rejected_instead():
+    config = LanguageIdConfig(on_unverified="reject")
+    assert lid_verdict("zul", {"swa": 0.9}, "swa", config) == Verdict(None, "lid_unverifiable")
+    assert lid_verdict("deu", {"deu": 0.9}, "deu", config) == Verdict("deu")
+
+
+def test_second_opinion_decides_inside_a_confusable_group():
+    resolver = ConfusableResolver(LanguageIdConfig().confusable)
+    assert not resolver.covers("deu") and not resolver.covers("yue")  # lingua has no Cantonese
+    # lid.176 calls both of these Danish or Bokmål at random; lingua's models tell them apart
+    assert resolver.resolve("Jeg vet ikke hva jeg skal gjøre nå, men jeg må finne ut av det.", "dan") == "nob"
+    assert resolver.resolve("Jeg ved ikke, hvad jeg skal gøre nu, men jeg må finde ud af det.", "nob") == "dan"
+    assert resolver.resolve("Saya tidak tahu apa yang harus saya lakukan sekarang.", "msa") == "ind"
+
+
+def test_system_configuration_declared_as_german_is_rejected():
+    judge = LanguageJudge(LanguageIdConfig())
+    lines = ["root:x:0:0:root:/root:/bin/bash", "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin"]
+    judged = judge.judge(lines + ["Das ist ein ganz normaler deutscher Satz."], ["deu"] * 3)
+    assert [j.reason for j in judged] == ["lid_mismatch", "lid_mismatch", None]
 
 
 def _tatoeba(path, limit=2000):
@@ -81,7 +119,7 @@ def test_accuracy_on_tatoeba_gold_labels(shared_data, identifier):
         if not rows:
             continue
         gold = [TATOEBA_TO_PROJECT.get(r["label"].split("_")[0], r["label"].split("_")[0]) for r in rows]
-        predicted, _ = identifier.predict_all([normalize_text(r["text"], NormalizeConfig()) for r in rows])
+        predicted = [identifier.predict(normalize_text(r["text"], NormalizeConfig()))[0] for r in rows]
         accuracy[path.name[:3]] = sum(p == g for p, g in zip(predicted, gold)) / len(rows)
     print("\nlid.176 accuracy on Tatoeba (up to 2,000 sentences per language):")
     for lang, acc in sorted(accuracy.items()):

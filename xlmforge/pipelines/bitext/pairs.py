@@ -14,7 +14,7 @@ from xlmforge.pipelines.common.comparison import comparison_keys, hash_keys
 from xlmforge.pipelines.common.dedup import DropDuplicateKeys
 from xlmforge.pipelines.common.parts import Decision, Pairs, RewriteEachPart, StageTransform
 from xlmforge.pipelines.corpus.config import BitextFilterConfig, LanguageIdConfig, NormalizeConfig
-from xlmforge.pipelines.corpus.language_id import LanguageIdentifier, lid_verdict
+from xlmforge.pipelines.corpus.language_id import LanguageJudge
 from xlmforge.pipelines.corpus.normalize import moses_language, normalize_text
 
 _SIDES = (("src_text", "src_lang"), ("tgt_text", "tgt_lang"))
@@ -52,21 +52,18 @@ class PairLanguagePolicy:
         self.config = config
 
     def setup(self) -> None:
-        self.identifier = LanguageIdentifier()
+        self.judge = LanguageJudge(self.config)
 
     def __call__(self, batch: pa.RecordBatch) -> Decision:
         columns: dict[str, list] = {}
         reasons: list[str | None] = [None] * batch.num_rows
         details: list[str | None] = [None] * batch.num_rows
         for side, (text, lang) in zip(("source", "target"), _SIDES):
-            detected, scores = self.identifier.predict_all(batch.column(text).to_pylist())
-            declared = batch.column(lang).to_pylist()
-            columns[lang] = []
-            for i, (want, found, score) in enumerate(zip(declared, detected, scores)):
-                keep_as, reason = lid_verdict(want, found, score, self.config)
-                columns[lang].append(keep_as or want)
-                if reason and reasons[i] is None:
-                    reasons[i], details[i] = reason, f"{side} side: detected {found} ({score:.2f}), declared {want}"
+            judged = self.judge.judge(batch.column(text).to_pylist(), batch.column(lang).to_pylist())
+            columns[lang] = [j.lang for j in judged]
+            for i, j in enumerate(judged):
+                if j.reason and reasons[i] is None:
+                    reasons[i], details[i] = j.reason, f"{side} side: {j.detail}"
         return Decision(_replace(batch, columns), reasons, details)
 
 

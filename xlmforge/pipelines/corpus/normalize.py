@@ -91,7 +91,7 @@ def _clean(text: str, form: str) -> str:
 def moses_language(code: str) -> str:
     """The two-letter code Moses' punctuation rules know a project language by (English otherwise)."""
     known = languages().get(code)
-    return known.lid_label if known else "en"
+    return known.lid_label if known and known.lid_label else "en"
 
 
 def normalize_batch(batch: pa.RecordBatch, config: NormalizeConfig) -> Decision:
