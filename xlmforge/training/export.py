@@ -2,7 +2,7 @@
 
 The tokenizer is the run's SentencePiece model, saved both as `spm.model` and converted to a
 `tokenizer.json` (PreTrainedTokenizerFast) with the project's fixed special-token ids and XLM's
-`</s> text </s>` framing.
+`</s> text </s>` framing. A model trained with CLM alone is exported with causal attention.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 
 from xlmforge.schemas.shards import SPECIAL_TOKENS
 from xlmforge.training.checkpoint import load_checkpoint, model_config
-from xlmforge.training.config import ModelConfig
+from xlmforge.training.config import ModelConfig, ObjectivesConfig
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,24 @@ def hf_parameter_name(name: str) -> str:
     raise KeyError(f"no transformers name for parameter {name!r}")
 
 
-def hf_config(cfg: ModelConfig, languages: list[str]) -> Any:
+def exports_causal(objectives: ObjectivesConfig) -> bool:
+    """Whether a model trained with `objectives` is exported with causal attention: only if CLM was its
+    sole objective. XLM attends causally at CLM steps and both ways at MLM/TLM steps, so a mixed model
+    is exported bidirectional, as its MLM/TLM steps used it."""
+    if objectives.clm_steps and objectives.mlm_steps:
+        log.info("trained with MLM/TLM %s and CLM %s: exporting causal=False (bidirectional, as at its "
+                 "MLM/TLM steps)", list(objectives.mlm_steps), list(objectives.clm_steps))
+    return not objectives.mlm_steps
+
+
+def hf_config(cfg: ModelConfig, languages: list[str], causal: bool = False) -> Any:
     """The transformers XLMConfig of a model trained on `languages` (ordered by language id)."""
     from transformers import XLMConfig
 
     return XLMConfig(
         vocab_size=cfg.vocab_size, emb_dim=cfg.dim, n_layers=cfg.num_layers, n_heads=cfg.num_heads,
         dropout=cfg.dropout, attention_dropout=cfg.attention_dropout, gelu_activation=True,
-        sinusoidal_embeddings=cfg.sinusoidal_positions, causal=False, n_langs=cfg.num_langs,
+        sinusoidal_embeddings=cfg.sinusoidal_positions, causal=causal, n_langs=cfg.num_langs,
         use_lang_emb=cfg.use_lang_emb, max_position_embeddings=cfg.max_positions,
         embed_init_std=cfg.dim**-0.5, layer_norm_eps=cfg.layer_norm_eps,
         pad_token_id=SPECIAL_TOKENS["<pad>"], bos_token_id=SPECIAL_TOKENS["<s>"],
@@ -62,11 +72,12 @@ def hf_config(cfg: ModelConfig, languages: list[str]) -> Any:
     )
 
 
-def to_hf_model(state_dict: dict[str, torch.Tensor], cfg: ModelConfig, languages: list[str]) -> Any:
+def to_hf_model(state_dict: dict[str, torch.Tensor], cfg: ModelConfig, languages: list[str],
+                causal: bool = False) -> Any:
     """A transformers XLMWithLMHeadModel holding our weights."""
     from transformers import XLMWithLMHeadModel
 
-    hf_model = XLMWithLMHeadModel(hf_config(cfg, languages))
+    hf_model = XLMWithLMHeadModel(hf_config(cfg, languages, causal))
     hf_state = {hf_parameter_name(name): tensor for name, tensor in state_dict.items()}
     missing, unexpected = hf_model.load_state_dict(hf_state, strict=False)
     missing = [m for m in missing if m != "transformer.position_ids"]
@@ -121,12 +132,13 @@ def export_to_hf(checkpoint: str | Path, out_dir: str | Path) -> Path:
     tree = load_checkpoint(Path(checkpoint))
     cfg = model_config(tree)
     languages = list(tree["languages"])
+    causal = exports_causal(ObjectivesConfig.from_dict(tree["config"]["objectives"]))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    to_hf_model(tree["model"], cfg, languages).save_pretrained(out_dir)
+    to_hf_model(tree["model"], cfg, languages, causal).save_pretrained(out_dir)
     save_hf_tokenizer(tree["vocab_model"].numpy().tobytes(), out_dir)
     (out_dir / "xlmforge.json").write_text(
         json.dumps({"languages": languages, "step": tree["step"], "checkpoint": str(checkpoint)}, indent=2))
-    log.info("exported step %d of %s to %s", tree["step"], checkpoint, out_dir)
+    log.info("exported step %d of %s to %s (causal=%s)", tree["step"], checkpoint, out_dir, causal)
     return out_dir
 

@@ -33,7 +33,7 @@ class SelfAttention(nn.Module):
                    for proj in (self.q, self.k, self.v))  # (B, H, T, D/H)
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0,
-            is_causal=causal and attn_mask is None,
+            is_causal=causal,
         )  # (B, H, T, D/H)
         return self.out(y.transpose(1, 2).reshape(B, T, D))
 
@@ -135,9 +135,9 @@ class XLM(nn.Module):
         attn_mask, keep = None, None
         if padding_mask is not None:
             keep = padding_mask[..., None].to(x.dtype)  # (B, T, 1)
-            attn_mask = padding_mask[:, None, None, :]  # (B, 1, 1, T): keys that may be attended to
-            if causal:
-                attn_mask = attn_mask & torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+            # Causal attention is the triangle alone, as in XLM and transformers' XLMModel: padding is zeroed
+            # but not hidden from later queries (with right padding no real token has padding before it).
+            attn_mask = None if causal else padding_mask[:, None, None, :]  # (B, 1, 1, T): keys attended to
             x = x * keep
         for block in self.blocks[:num_layers]:
             x = block(x, attn_mask, causal)
