@@ -20,6 +20,11 @@ CASES = [
     ("Это русский текст без латиницы", "eng", "wrong_script"),
     ("Liverpool จะสู้กับ Napoli ในระดับกลุ่มที่ Champions League", "tha", None),
     ("NEEEEEEEEEEIN, noch eine", "deu", None),
+    ("root:x:0:0:root:/root:/bin/bash", "deu", "config_or_log_line"),
+    ("if (n == null) { return; }", "eng", "code"),
+    ("Farbe: schwarz | Größe: XL | Gewicht: 2,5 kg", "deu", "key_value_or_table"),
+    ("Kontakt: info@example.de, presse@example.de", "deu", "bare_links"),
+    ("SGVsbG8gV29ybGQhIFRoaXMgaXMgYmFzZTY0IGVuY29kZWQ=", "eng", "encoded_blob"),
 ]
 
 
@@ -31,7 +36,8 @@ def test_each_filter_is_named(text, lang, expected):
 
 
 def test_every_filter_can_be_switched_off():
-    off = FilterConfig(**{field: None for _, field, _ in FILTERS})
+    bounds = FilterConfig().model_dump()
+    off = FilterConfig(**{field: False if bounds[field] is True else None for _, field, _ in FILTERS})
     texts = [t for t, _, _ in CASES]
     reasons, _ = quality_verdicts(texts, [lang for _, lang, _ in CASES], off)
     assert reasons == [None] * len(texts)

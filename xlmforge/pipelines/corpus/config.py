@@ -134,6 +134,8 @@ class NormalizeConfig(Section):
     form: Literal["NFC", "NFKC"] = "NFC"
     moses_punctuation: bool = False  # Moses-style punctuation normalization (quotes, dashes, spacing)
     lowercase_strip_accents: bool = False  # XLM's lowercase + accent removal option
+    # Latin lookalikes inside Cyrillic words (and back) rewritten in the word's script (homoglyphs.py)
+    fold_homoglyphs: bool = True
 
 
 class IdenticalDedupConfig(Section):
@@ -185,8 +187,8 @@ class LanguageIdConfig(Section):
     second_opinion: bool = True  # lingua, restricted to the group, decides inside a confusable group
     # Languages lid.176 has a label for but misses most clean text of (on NTREX news it gives Yoruba
     # < 0.05 on 88 % of lines, Swahili on 14 %): like the languages it has no label for, a declaration
-    # of them cannot be checked and is kept (or, with on_unverified=reject, rejected as
-    # lid_unverifiable). Their segments are counted as unverified in the build summary.
+    # of them cannot be checked and is kept, with lid.176's guess in lid_lang (or, with
+    # on_unverified=reject, rejected and counted as lid_unverifiable). docs/data-quality.md counts them.
     unverified: tuple[str, ...] = ("swa", "yor")
     on_unverified: Literal["keep", "reject"] = "keep"
 
@@ -204,7 +206,7 @@ class LanguageIdConfig(Section):
 
 
 class FilterConfig(Section):
-    """Quality filters; set a bound to null to switch its filter off."""
+    """Quality filters; set a bound to null (a switch to false) to turn its filter off."""
 
     min_chars: Annotated[int, Field(ge=0)] | None = 3
     max_chars: Annotated[int, Field(ge=1)] | None = 2000
@@ -218,6 +220,14 @@ class FilterConfig(Section):
     min_script_share: Probability | None = 0.2
     # Combining marks per base letter: Hindi reaches ~1.4 on a short line, "Zalgo" text 5-20.
     max_marks_per_letter: float | None = Field(default=2.0, gt=0)
+    # Lines that are not prose (pipelines/corpus/junk.py; rates on clean and planted text in
+    # docs/data-quality.md). Configuration, shell and log lines:
+    reject_config_or_log_lines: bool = True
+    # distinct signals of code or markup on one line (one alone is common in prose)
+    min_code_signals: Annotated[int, Field(ge=1)] | None = 2
+    reject_key_value_or_tables: bool = True  # table rows, "key: value" runs, "Gewicht: 2,5 kg"
+    max_link_share: Probability | None = 0.4  # URLs, e-mail addresses, paths / words
+    max_blob_share: Probability | None = 0.3  # base64, hex, UUID characters / non-space characters
 
 
 #: Bead kinds as "sources-targets"; 1-1, 1-0 and 0-1 are required so every pair of documents aligns.

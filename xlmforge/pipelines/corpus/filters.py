@@ -14,6 +14,7 @@ import pyarrow as pa
 from xlmforge.core.languages import own_script_share
 from xlmforge.core.scripts import DIGIT, LETTER, MARK, PUNCT, SPACE, SYMBOL, CharStats, char_stats
 from xlmforge.pipelines.common.parts import Decision, RewriteEachPart
+from xlmforge.pipelines.corpus import junk
 from xlmforge.pipelines.corpus.config import FilterConfig
 
 STAGE = "filters"
@@ -92,10 +93,41 @@ def _combining_mark_flood(texts, langs, stats, bound):
     return ratio > bound, ratio
 
 
-#: (filter name, config field holding its bound, rule), in the order they are applied.
+def _config_or_log_line(texts, langs, stats, bound):
+    score = junk.scores(texts, junk.config_or_log_score)
+    return score >= 1, score
+
+
+def _code(texts, langs, stats, bound):
+    signals = junk.scores(texts, junk.code_score)
+    return signals >= bound, signals
+
+
+def _key_value_or_table(texts, langs, stats, bound):
+    score = junk.scores(texts, junk.key_value_or_table_score)
+    return score >= 1, score
+
+
+def _bare_links(texts, langs, stats, bound):
+    share = junk.scores(texts, junk.link_share)
+    return share > bound, share
+
+
+def _encoded_blob(texts, langs, stats, bound):
+    share = junk.scores(texts, junk.blob_share)
+    return share > bound, share
+
+
+#: (filter name, config field holding its bound, rule), in the order they are applied. The shape
+#: filters come first (a log line is rejected as one, not for its digits), the most specific first.
 FILTERS: tuple[tuple[str, str, Rule], ...] = (
     ("too_short", "min_chars", _too_short),
     ("too_long", "max_chars", _too_long),
+    ("bare_links", "max_link_share", _bare_links),
+    ("encoded_blob", "max_blob_share", _encoded_blob),
+    ("config_or_log_line", "reject_config_or_log_lines", _config_or_log_line),
+    ("code", "min_code_signals", _code),
+    ("key_value_or_table", "reject_key_value_or_tables", _key_value_or_table),
     ("low_letter_ratio", "min_letter_ratio", _low_letter_ratio),
     ("high_digit_punct_ratio", "max_digit_punct_ratio", _high_digit_punct_ratio),
     ("repeated_characters", "max_char_run", _repeated_characters),
@@ -114,7 +146,7 @@ def quality_verdicts(
     details: list[str | None] = [None] * len(texts)
     for name, field, rule in FILTERS:
         bound = getattr(config, field)
-        if bound is None:
+        if bound is None or bound is False:
             continue
         failed, measured = rule(texts, langs, stats, bound)
         for i in np.flatnonzero(failed):

@@ -4,7 +4,8 @@ Unicode NFC (or NFKC); terminal escape sequences (ANSI colours, cursor moves, wi
 removed whole; other control characters turned into spaces, because in text they stand between
 words (a NUL or a form feed that joined "Mit" and "Nullbyte" must not make one word of them);
 format and zero-width characters removed (ZWJ and ZWNJ kept: Persian, Indic scripts and emoji need
-them); whitespace collapsed to single spaces. Optionally Moses-style punctuation and XLM's
+them); whitespace collapsed to single spaces; words typed in both Latin and Cyrillic letters
+rewritten in one script (homoglyphs.py). Optionally Moses-style punctuation and XLM's
 lowercase + accent stripping.
 """
 
@@ -20,6 +21,7 @@ import pyarrow as pa
 from xlmforge.core.languages import languages
 from xlmforge.pipelines.common.parts import Decision, RewriteEachPart
 from xlmforge.pipelines.corpus.config import NormalizeConfig
+from xlmforge.pipelines.corpus.homoglyphs import fold_homoglyphs
 
 STAGE = "normalize"
 _KEEP_FORMAT = {"\u200c", "\u200d"}  # ZWNJ, ZWJ
@@ -65,6 +67,8 @@ def strip_accents_lower(text: str) -> str:
 def normalize_text(text: str, config: NormalizeConfig, lang: str = "en") -> str:
     """The canonical form of `text` under `config` (`lang`: a two-letter code for Moses' rules); idempotent."""
     text = _clean(unicodedata.normalize(config.form, text), config.form)
+    if config.fold_homoglyphs:
+        text = fold_homoglyphs(text)
     if config.moses_punctuation:
         text = _moses(lang).normalize(text)
     if config.lowercase_strip_accents:
