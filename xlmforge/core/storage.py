@@ -25,6 +25,12 @@ def is_local(path: str) -> bool:
     return "://" not in path
 
 
+def absolute(path: str) -> str:
+    """A local path made absolute (workers of a distributed runner have their own working directory), a URL
+    without a trailing slash."""
+    return os.path.abspath(path) if is_local(path) else path.rstrip("/")
+
+
 def join(base: str, *parts: str) -> str:
     if is_local(base):
         return os.path.join(base, *parts)

@@ -20,6 +20,7 @@ from prefect import serve
 from prefect.settings import PREFECT_API_URL
 
 import xlmforge.flows  # noqa: F401 - the Prefect environment (analytics off) before Prefect is imported
+from xlmforge.core import storage
 
 DEFAULT_CRON = "0 3 * * *"  # every night at 03:00
 
@@ -47,7 +48,7 @@ def deployments(
     from xlmforge.flows.corpus import build_corpus
     from xlmforge.flows.end_to_end import end_to_end
 
-    paths = {"corpus_config": os.path.abspath(corpus_config), "out_dir": _absolute(out_dir)}
+    paths = {"corpus_config": os.path.abspath(corpus_config), "out_dir": storage.absolute(out_dir)}
     shards = {"shards_config": os.path.abspath(shards_config)} if shards_config else {}
     corpus_params = paths | shards | {"pipeline_args": list(pipeline_args or [])}
     found = [
@@ -64,10 +65,6 @@ def deployments(
             )
         )  # fmt: skip
     return found
-
-
-def _absolute(path: str) -> str:
-    return path if "://" in path else os.path.abspath(path)
 
 
 def main(argv: list[str] | None = None) -> None:

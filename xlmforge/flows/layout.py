@@ -12,7 +12,6 @@ OUT/export/hf/                        the model in Hugging Face format
 from __future__ import annotations
 
 import dataclasses
-import os
 
 from xlmforge.core import storage
 
@@ -23,7 +22,7 @@ class OutputLayout:
 
     @classmethod
     def of(cls, out_dir: str) -> OutputLayout:
-        return cls(os.path.abspath(out_dir) if storage.is_local(out_dir) else out_dir.rstrip("/"))
+        return cls(storage.absolute(out_dir))
 
     @property
     def corpus(self) -> str:

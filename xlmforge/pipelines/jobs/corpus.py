@@ -260,11 +260,12 @@ def build_corpus(
     `inputs` is the plan of `config` when the caller made it already (planning lists and counts files).
     """
     started = time.monotonic()
+    out_dir, base_dirs = storage.absolute(out_dir), [storage.absolute(d) for d in base_dirs]
     layout = BuildLayout(out_dir)
     inputs = inputs or plan_inputs(config)
-    existing = existing_parts(list(base_dirs))
+    existing = existing_parts(base_dirs)
     prepare_output(layout, overwrite)
-    metadata = {"corpus": config.name, "normalization": config.normalize.model_dump(), "extends": list(base_dirs)}
+    metadata = {"corpus": config.name, "normalization": config.normalize.model_dump(), "extends": base_dirs}
     log.info("corpus build %r: %d input parts from %d sources", config.name, len(inputs), len(config.sources))
     with beam.Pipeline(options=pipeline_options(pipeline_args)) as pipeline:
         _ = pipeline | "BuildCorpus" >> BuildCorpus(config, inputs, layout, metadata, existing)
@@ -279,7 +280,7 @@ def build_corpus(
     storage.flush_to_disk(out_dir)
     storage.write_bytes(layout.ledger, ledger.dumps().encode())
     # corpus.json is written last: its presence marks a complete build.
-    metadata = _metadata(config, ledger, segments_by_lang, pairs_by_lang, num_rejects, list(base_dirs))
+    metadata = _metadata(config, ledger, segments_by_lang, pairs_by_lang, num_rejects, base_dirs)
     storage.write_bytes(layout.metadata, metadata.encode())
     seconds = time.monotonic() - started
     return BuildResult(out_dir, ledger, segments_by_lang, pairs_by_lang, num_rejects, seconds)

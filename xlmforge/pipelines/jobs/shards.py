@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -155,7 +154,7 @@ def build_shards(
     different build and `overwrite` is false, LedgerError when a record is unaccounted for.
     """
     clock = _PhaseClock()
-    corpus_dirs, out_dir = [_absolute(d) for d in corpus_dirs], _absolute(out_dir)
+    corpus_dirs, out_dir = [storage.absolute(d) for d in corpus_dirs], storage.absolute(out_dir)
     layout = ShardsLayout(out_dir)
     inputs = find_inputs(corpus_dirs, config.languages)
     splits = SplitPlan.from_counts(inputs.counts, config.splits)
@@ -216,10 +215,6 @@ class _PhaseClock:
     def done(self, phase: str) -> None:
         now = time.monotonic()
         self.seconds[phase], self._last = now - self._last, now
-
-
-def _absolute(path: str) -> str:
-    return os.path.abspath(path) if storage.is_local(path) else path.rstrip("/")
 
 
 def build_fingerprint(config: ShardsConfig, inputs: CorpusInputs, kept_vocab: bytes | None = None) -> str:

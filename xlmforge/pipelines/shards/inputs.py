@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Sequence
 
@@ -100,7 +99,7 @@ def find_inputs(corpus_dirs: Sequence[str], languages: Sequence[str] = ()) -> Co
         metadata = json.loads(raw)
         counts.update(_count_records(corpus_dir, metadata, files))
         found += files
-        for base in set(map(_normalized, metadata.get("extends", []))) - set(map(_normalized, corpus_dirs)):
+        for base in set(map(storage.absolute, metadata.get("extends", []))) - set(map(storage.absolute, corpus_dirs)):
             log.warning(
                 "%s extends the corpus build %s, which is not an input: its records are left out", corpus_dir, base
             )
@@ -118,10 +117,6 @@ def find_inputs(corpus_dirs: Sequence[str], languages: Sequence[str] = ()) -> Co
     kept = [(kind, key, path) for kind, key, path in found if counts[key]]
     files = tuple(InputFile(f"{kind}-{key}-{i:06d}", kind, key, path) for i, (kind, key, path) in enumerate(kept))
     return CorpusInputs(files, {key: n for key, n in sorted(counts.items()) if n}, tuple(corpora))
-
-
-def _normalized(path: str) -> str:
-    return os.path.abspath(path) if storage.is_local(path) else path.rstrip("/")
 
 
 def _corpus_files(corpus_dir: str) -> list[tuple[str, str, str]]:
