@@ -25,7 +25,7 @@ from xlmforge.training.objectives import PairBatch, concat_pairs
 def exported(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     run = tmp_path_factory.mktemp("run")
     checkpoint = train(tiny_run(corpus, run, train={"max_steps": 2})).checkpoint
-    return Path(checkpoint), export_to_hf(checkpoint, run / "hf")
+    return Path(checkpoint), Path(export_to_hf(checkpoint, run / "hf"))
 
 
 def test_transformers_model_gives_the_same_logits(exported: tuple[Path, Path]) -> None:
@@ -53,7 +53,7 @@ def exported_clm(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
     run = tmp_path_factory.mktemp("clm_run")
     cfg = tiny_run(corpus, run, objectives={"mlm_steps": (), "clm_steps": ("en", "fr")}, train={"max_steps": 2})
     checkpoint = train(cfg).checkpoint
-    return Path(checkpoint), export_to_hf(checkpoint, run / "hf")
+    return Path(checkpoint), Path(export_to_hf(checkpoint, run / "hf"))
 
 
 def _hf_logits(model: XLMWithLMHeadModel, tokens: torch.Tensor, langs: torch.Tensor) -> torch.Tensor:

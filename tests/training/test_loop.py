@@ -54,14 +54,14 @@ def test_latest_complete_checkpoint_wins(tmp_path: Path) -> None:
     (tmp_path / "step-00000004.pt").write_bytes(b"no digest: killed between the two renames")
     (tmp_path / "step-00000005.pt.tmp-123").write_bytes(b"killed while writing")
     path, tree = load_latest_checkpoint(tmp_path)
-    assert path.name == "step-00000002.pt" and tree["step"] == 2
+    assert Path(path).name == "step-00000002.pt" and tree["step"] == 2
     flipped = bytearray((tmp_path / "step-00000002.pt").read_bytes())
     flipped[-30] ^= 0xFF
     (tmp_path / "step-00000002.pt").write_bytes(bytes(flipped))
     assert load_latest_checkpoint(tmp_path)[1]["step"] == 1
     save_checkpoint({"step": 6}, tmp_path, 6, keep=2)
     # the two newest complete checkpoints stay; older ones, the incomplete one and temporary files go
-    assert [p.name for p in list_checkpoints(tmp_path)] == ["step-00000003.pt", "step-00000006.pt"]
+    assert [Path(p).name for p in list_checkpoints(tmp_path)] == ["step-00000003.pt", "step-00000006.pt"]
     assert not list(tmp_path.glob("*.tmp-*"))
 
 

@@ -64,14 +64,26 @@ class Section(BaseModel):
         return type(self).from_dict(self.model_dump() | changes)
 
 
-def read_config_file(path: str) -> dict[str, Any]:
-    """The top-level mapping of a .yaml, .yml or .toml file; ConfigError when it is missing or malformed."""
+def _config_bytes(path: str) -> bytes:
+    """A config file's bytes, from a local path or a URL (a run's config lives beside its checkpoints)."""
+    if "://" in path:
+        from xlmforge.core import storage  # imports Beam: only for a config in a bucket
+
+        if not storage.exists(path):
+            raise ConfigError(f"{path}: config file not found")
+        return storage.read_bytes(path)
     if not os.path.isfile(path):
         raise ConfigError(f"{path}: config file not found")
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    """The top-level mapping of a .yaml, .yml or .toml file; ConfigError when it is missing or malformed."""
+    raw = _config_bytes(path)
     is_toml = path.endswith(".toml")
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f) if is_toml else yaml.safe_load(f)
+        data = tomllib.loads(raw.decode("utf-8")) if is_toml else yaml.safe_load(raw)
     except (yaml.YAMLError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: not valid {'TOML' if is_toml else 'YAML'}: {err}") from err
     data = {} if data is None else data

@@ -1,6 +1,11 @@
 """File access through Beam's FileSystems, so every path may be local or any URL a runner supports
-(gs://, s3://, hdfs://...). Writes are atomic: a file appears under its final name complete or not
-at all, which is what makes a killed build safe to rerun.
+(gs:// with xlmforge[gcp], s3:// with xlmforge[aws], hdfs://...), and http(s):// for reading (through
+fsspec; Beam has no HTTP filesystem). Writes are atomic: a file appears under its final name complete
+or not at all, which is what makes a killed build safe to rerun.
+
+S3 credentials and endpoint come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_ENDPOINT_URL for an S3-compatible store): boto3 reads them here, in Beam's workers and in training
+(s3fs), so one setting serves every stage. See docs/orchestration.md, "Object storage".
 """
 
 from __future__ import annotations
@@ -12,13 +17,19 @@ import os
 import posixpath
 import uuid
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import xxhash
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
 
 _RAW = CompressionTypes.UNCOMPRESSED
+_READ_ONLY = ("http://", "https://")
+
+# Beam's S3 filesystem refuses to work without pipeline options; outside a pipeline there are none, so
+# give it empty ones (boto3 then takes credentials and endpoint from the environment). A pipeline sets its own.
+FileSystems.set_options(PipelineOptions([]))
 
 
 def is_local(path: str) -> bool:
@@ -29,6 +40,16 @@ def absolute(path: str) -> str:
     """A local path made absolute (workers of a distributed runner have their own working directory), a URL
     without a trailing slash."""
     return os.path.abspath(path) if is_local(path) else path.rstrip("/")
+
+
+def _is_http(path: str) -> bool:
+    return path.startswith(_READ_ONLY)
+
+
+def _http() -> Any:
+    import fsspec
+
+    return fsspec.filesystem("http")
 
 
 def join(base: str, *parts: str) -> str:
@@ -45,6 +66,8 @@ class FileInfo:
 
 def match(pattern: str, allow_empty: bool = False) -> list[FileInfo]:
     """Files matching a path or glob, sorted by path; ValueError naming the pattern when none do."""
+    if _is_http(pattern):
+        return _match_url(pattern, allow_empty)
     if is_local(pattern) and not any(c in pattern for c in "*?[") and os.path.isdir(pattern):
         raise ValueError(f"{pattern}: is a directory; give a file or a glob such as {join(pattern, '*.txt')!r}")
     try:
@@ -58,12 +81,41 @@ def match(pattern: str, allow_empty: bool = False) -> list[FileInfo]:
     return files
 
 
+def _match_url(url: str, allow_empty: bool) -> list[FileInfo]:
+    """An http(s) URL names one file (no globs over HTTP); its size from the server."""
+    try:
+        size = _http().info(url).get("size")
+    except FileNotFoundError:
+        if allow_empty:
+            return []
+        raise ValueError(f"{url}: no file at this URL") from None
+    except Exception as err:  # aiohttp's errors for unreachable hosts share no base class with OSError
+        raise ValueError(f"{url}: cannot reach: {err}") from err
+    if size is None:
+        raise ValueError(f"{url}: the server does not say the file's size (no Content-Length)")
+    return [FileInfo(url, size)]
+
+
 def exists(path: str) -> bool:
-    return FileSystems.exists(path)
+    """A file, or on an object store a prefix with objects under it (object stores have no directories)."""
+    if _is_http(path):
+        return _http().exists(path)
+    return FileSystems.exists(path) or (not is_local(path) and bool(_objects_under(path)))
+
+
+def _objects_under(prefix: str) -> list[str]:
+    return [f.path for f in match(join(prefix, "**"), allow_empty=True)]
+
+
+def _refuse_write(path: str) -> None:
+    if _is_http(path):
+        raise ValueError(f"{path}: http(s) URLs are for reading inputs; write to a local path or a bucket")
 
 
 def open_read(path: str) -> BinaryIO:
     """A binary stream of the file's bytes as stored (no decompression)."""
+    if _is_http(path):
+        return _http().open(path, "rb")
     return FileSystems.open(path, compression_type=_RAW)
 
 
@@ -79,6 +131,7 @@ def atomic_write(path: str, durable: bool = True) -> Iterator[BinaryIO]:
     `durable` also flushes the data to disk before the rename, so the file survives a power cut;
     intermediate files skip it (a killed process loses nothing the page cache holds).
     """
+    _refuse_write(path)
     tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
     if is_local(path):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
@@ -127,5 +180,11 @@ def write_bytes(path: str, data: bytes) -> None:
 
 def delete_tree(path: str) -> None:
     """Delete a directory (or prefix) and everything under it, if present."""
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
+    _refuse_write(path)
+    if is_local(path):
+        if FileSystems.exists(path):
+            FileSystems.delete([path])
+        return
+    found = _objects_under(path) + ([path] if FileSystems.exists(path) else [])
+    if found:
+        FileSystems.delete(found)

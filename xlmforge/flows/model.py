@@ -4,9 +4,8 @@ perplexity) and export it to the Hugging Face format. Both are cached by the che
 from __future__ import annotations
 
 import dataclasses
-import os
+import posixpath
 import time
-from pathlib import Path
 from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger, task
@@ -56,10 +55,11 @@ class ExportSpec(BaseModel):
 
 def checkpoint_digest(checkpoint: str) -> str:
     """The checkpoint's sha256, from the digest file written beside it (read, not recomputed)."""
-    digest_file = Path(f"{checkpoint}.sha256")
-    if not Path(checkpoint).is_file():
+    digest_file = f"{checkpoint}.sha256"
+    if not storage.exists(checkpoint):
         raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
-    return digest_file.read_text().strip() if digest_file.exists() else storage.file_digest(checkpoint)
+    return storage.read_bytes(digest_file).decode().strip() if storage.exists(digest_file) \
+        else storage.file_digest(checkpoint)
 
 
 def validation_perplexity_of(checkpoint: str, manifest: str, num_batches: int) -> dict[str, float]:
@@ -72,7 +72,7 @@ def validation_perplexity_of(checkpoint: str, manifest: str, num_batches: int) -
     from xlmforge.training.objectives import token_weights_from_counts
     from xlmforge.training.plan import build_plan, load_manifest
 
-    tree = load_checkpoint(Path(checkpoint))
+    tree = load_checkpoint(checkpoint)
     config = RunConfig.from_dict(tree["config"])
     data = config.data.replace(manifest=manifest)
     plan = build_plan(*load_manifest(manifest), data, config.objectives)
@@ -106,12 +106,12 @@ def evaluate_checkpoint(spec: EvaluateSpec) -> StageOutput:
 
 @task(name="export", cache_key_fn=key_from_spec, **IO_RETRIES)
 def export_checkpoint(spec: ExportSpec) -> StageOutput:
-    from xlmforge.training.export import export_to_hf
+    from xlmforge.training.export import MARKER, export_to_hf
 
     started = time.monotonic()
     out_dir = export_to_hf(spec.checkpoint, spec.out_dir)
-    marker = str(out_dir / "xlmforge.json")
-    return StageOutput(stage="export", key=spec.key, path=str(out_dir), marker=marker,
+    marker = storage.join(out_dir, MARKER)
+    return StageOutput(stage="export", key=spec.key, path=out_dir, marker=marker,
                        marker_sha256=storage.file_digest(marker), seconds=time.monotonic() - started)  # fmt: skip
 
 
@@ -139,8 +139,8 @@ def evaluate(
     """Retrieval accuracy on the held-out bitext against `pivot` (both directions) and validation
     perplexity; results in `out_path` (default: beside the checkpoint) and as artifacts."""
     _Language(code=pivot)
-    checkpoint = os.path.abspath(checkpoint)
-    out_path = out_path or f"{os.path.splitext(checkpoint)[0]}.eval-{split}.json"
+    checkpoint = storage.absolute(checkpoint)
+    out_path = out_path or f"{posixpath.splitext(checkpoint)[0]}.eval-{split}.json"
     key = digest(checkpoint_digest(checkpoint), storage.file_digest(manifest), split, pivot, layer, num_valid_batches,
                  training_code(), out_path)  # fmt: skip
     spec = EvaluateSpec(key=key, checkpoint=checkpoint, manifest=manifest, split=split, pivot=pivot, layer=layer,
@@ -159,7 +159,7 @@ def evaluate(
 @flow(name="export")
 def export(checkpoint: str, out_dir: str) -> str:
     """Write the checkpoint as a directory transformers loads (XLMWithLMHeadModel and its tokenizer)."""
-    checkpoint, out_dir = os.path.abspath(checkpoint), os.path.abspath(out_dir)
+    checkpoint, out_dir = storage.absolute(checkpoint), storage.absolute(out_dir)
     key = digest(checkpoint_digest(checkpoint), training_code(), out_dir)
     spec = ExportSpec(key=key, checkpoint=checkpoint, out_dir=out_dir)
     output, _ = run_cached(export_checkpoint, spec=spec)

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Annotated
 
 import yaml
@@ -125,14 +124,12 @@ def _all_languages_and_pairs(manifest_path: str) -> list[str]:
 
 
 def _read(path: str) -> bytes:
-    from xlmforge.core import storage
-
     return storage.read_bytes(path)
 
 
-def newest_checkpoint(out_dir: str) -> Path | None:
+def newest_checkpoint(out_dir: str) -> str | None:
     """The newest complete checkpoint (one with its digest file) in a run directory."""
-    complete = [p for p in list_checkpoints(Path(out_dir)) if Path(f"{p}.sha256").exists()]
+    complete = list_checkpoints(out_dir, complete=True)
     return complete[-1] if complete else None
 
 
@@ -174,8 +171,8 @@ def train_model(spec: PretrainSpec) -> StageOutput:
     if checkpoint is None:
         raise RuntimeError(f"training wrote no complete checkpoint in {spec.out_dir}")
     marker = f"{checkpoint}.sha256"
-    step = int(re.search(r"step-(\d+)\.pt$", checkpoint.name).group(1))
-    return StageOutput(stage="pretrain", key=spec.key, path=str(checkpoint), marker=marker,
+    step = int(re.search(r"step-(\d+)\.pt$", checkpoint).group(1))
+    return StageOutput(stage="pretrain", key=spec.key, path=checkpoint, marker=marker,
                        marker_sha256=storage.file_digest(marker), summary={"step": step},
                        seconds=time.monotonic() - started)  # fmt: skip
 
@@ -192,16 +189,15 @@ def pretrain(
     """Pretrain an XLM model: one process per GPU (torchrun), or one CPU process; resumes from the
     newest checkpoint in the run directory. `manifest`, `out_dir` and `max_steps` override the run config."""
     logger = get_run_logger()
-    manifest, out_dir = (os.path.abspath(p) if p and "://" not in p else p for p in (manifest, out_dir))
+    manifest, out_dir = (storage.absolute(p) if p else p for p in (manifest, out_dir))
     config = resolve_run_config(run_config, manifest, out_dir, max_steps)
     # Every shard listed, of the listed size, the vocabulary the one listed: before any process starts.
     # (Each shard's sha256 is checked as it is read.)
     read_manifest(config.data.manifest, check_hashes=False)
-    run_dir = os.path.abspath(config.train.out_dir)
+    run_dir = storage.absolute(config.train.out_dir)
     config = config.replace(train=config.train.replace(out_dir=run_dir))
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
-    config_path = os.path.join(run_dir, "run.yaml")
-    Path(config_path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+    config_path = storage.join(run_dir, "run.yaml")
+    storage.write_bytes(config_path, yaml.safe_dump(config.to_dict(), sort_keys=False).encode())
     num_gpus = gpu_count()
     command = launch_command(config_path, launch, num_gpus)
     logger.info("%s; run config %s", f"{num_gpus} GPU(s)" if num_gpus else "no GPU: training on CPU", config_path)

@@ -1,7 +1,8 @@
 """Atomic checkpoints: never a corrupt one loaded, even after SIGKILL mid-write.
 
-`step-00000100.pt` is written under a temporary name, fsynced and renamed; then its sha256 is
-written the same way to `step-00000100.pt.sha256`. A checkpoint counts as complete only when the
+`step-00000100.pt` is written under a temporary name, fsynced and renamed (on an object store,
+s3:// or gs://, under its final name: an object appears only once its upload completes); then its
+sha256 is written the same way to `step-00000100.pt.sha256`. A checkpoint counts as complete only when the
 digest file exists and matches, so loading picks the newest complete one. Everything loads with
 `torch.load(..., weights_only=True)`.
 """
@@ -9,12 +10,14 @@ digest file exists and matches, so loading picks the newest complete one. Everyt
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
+import posixpath
 import re
-from pathlib import Path
 from typing import Any
 
+import fsspec
 import torch
 
 from xlmforge.training.config import ModelConfig
@@ -25,33 +28,58 @@ log = logging.getLogger(__name__)
 _NAME = re.compile(r"^step-(\d{8})\.pt$")
 
 
-def checkpoint_path(out_dir: Path, step: int) -> Path:
-    """Where the checkpoint of `step` lives."""
-    return out_dir / f"step-{step:08d}.pt"
+def _is_local(path: str) -> bool:
+    return "://" not in path
 
 
-def _digest_path(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256")
+def _join(directory: str, name: str) -> str:
+    return os.path.join(directory, name) if _is_local(directory) else posixpath.join(directory, name)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def checkpoint_path(out_dir: str | os.PathLike, step: int) -> str:
+    """Where the checkpoint of `step` lives (a local path or a URL, as `out_dir` is)."""
+    return _join(os.fspath(out_dir), f"step-{step:08d}.pt")
 
 
-def _write_atomic(path: Path, write: Any) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+def _digest_path(path: str) -> str:
+    return f"{path}.sha256"
+
+
+class _HashingWriter:
+    """A write-only stream that hashes what passes through it (the digest without reading the file back)."""
+
+    def __init__(self, stream: Any):
+        self.stream, self.sha256 = stream, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        return self.stream.write(data)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _write(path: str, write: Any) -> str:
+    """Write `path` atomically; returns the sha256 of what was written.
+
+    Locally through a temporary name, fsynced and renamed. On an object store an object appears only
+    once its upload completes, so it is written under its final name."""
+    if not _is_local(path):
+        with fsspec.open(path, "wb") as f:
+            hashing = _HashingWriter(f)
+            write(hashing)
+        return hashing.sha256.hexdigest()
+    tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "wb") as f:
-        write(f)
+        hashing = _HashingWriter(f)
+        write(hashing)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    return hashing.sha256.hexdigest()
 
 
-def _fsync_dir(directory: Path) -> None:
+def _fsync_dir(directory: str) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -59,44 +87,64 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def list_checkpoints(out_dir: Path) -> list[Path]:
-    """Checkpoint files in `out_dir` (complete or not), oldest first."""
-    if not out_dir.is_dir():
+def _names(out_dir: str) -> list[str]:
+    """The file names in `out_dir`, read afresh (fsspec caches object-store listings)."""
+    fs, root = fsspec.core.url_to_fs(out_dir)
+    fs.invalidate_cache(root)
+    try:
+        return [posixpath.basename(p.rstrip("/")) for p in fs.ls(root, detail=False)]
+    except FileNotFoundError:
         return []
-    return sorted(p for p in out_dir.iterdir() if _NAME.match(p.name))
 
 
-def save_checkpoint(tree: dict[str, Any], out_dir: Path, step: int, keep: int) -> Path:
+def list_checkpoints(out_dir: str | os.PathLike, complete: bool = False) -> list[str]:
+    """Checkpoints in `out_dir`, oldest first: every one, or only the complete ones (with their digest file)."""
+    out_dir = os.fspath(out_dir)
+    names = set(_names(out_dir))
+    found = sorted(name for name in names if _NAME.match(name) and (not complete or _digest_path(name) in names))
+    return [_join(out_dir, name) for name in found]
+
+
+def save_checkpoint(tree: dict[str, Any], out_dir: str | os.PathLike, step: int, keep: int) -> str:
     """Write `tree` atomically as the checkpoint of `step`, then keep only the newest `keep` ones."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = os.fspath(out_dir)
+    fs, root = fsspec.core.url_to_fs(out_dir)
+    fs.makedirs(root, exist_ok=True)
     path = checkpoint_path(out_dir, step)
-    _write_atomic(path, lambda f: torch.save(tree, f))
-    digest = _file_sha256(path)
-    _write_atomic(_digest_path(path), lambda f: f.write(digest.encode()))
-    _fsync_dir(out_dir)
-    every = list_checkpoints(out_dir)
-    complete = [p for p in every if _digest_path(p).exists()]
-    for old in set(every) - set(complete[-keep:]):  # older ones, and ones a killed writer left without digest
-        old.unlink()
-        _digest_path(old).unlink(missing_ok=True)
-    for stale in out_dir.glob("step-*.tmp-*"):  # left by a writer that was killed
-        stale.unlink(missing_ok=True)
+    digest = _write(path, lambda f: torch.save(tree, f))
+    _write(_digest_path(path), lambda f: f.write(digest.encode()))
+    if _is_local(out_dir):
+        _fsync_dir(out_dir)
+    every, complete = list_checkpoints(out_dir), list_checkpoints(out_dir, complete=True)
+    stale = [_join(out_dir, n) for n in _names(out_dir) if re.match(r"^step-\d+\.pt(\.sha256)?\.tmp-", n)]
+    # older ones, ones a killed writer left without digest, and temporary files a killed writer left
+    for old in sorted(set(every) - set(complete[-keep:])) + stale:
+        for name in (old, _digest_path(old)):
+            if fs.exists(name):
+                fs.rm(name)
     log.info("saved checkpoint %s", path)
     return path
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Load one checkpoint (CPU tensors), verifying its digest file when there is one."""
+    path = os.fspath(path)
+    fs, _ = fsspec.core.url_to_fs(path)
     digest_path = _digest_path(path)
-    if digest_path.exists() and digest_path.read_text().strip() != _file_sha256(path):
-        raise ValueError(f"checkpoint {path}: sha256 does not match {digest_path.name}")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    with fsspec.open(path, "rb") as f:
+        data = f.read()
+    if fs.exists(digest_path):
+        with fsspec.open(digest_path, "rt") as f:
+            if f.read().strip() != hashlib.sha256(data).hexdigest():
+                raise ValueError(f"checkpoint {path}: sha256 does not match {posixpath.basename(digest_path)}")
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
-def load_latest_checkpoint(out_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+def load_latest_checkpoint(out_dir: str | os.PathLike) -> tuple[str, dict[str, Any]] | None:
     """The newest complete checkpoint in `out_dir` and its contents, or None."""
+    complete = set(list_checkpoints(out_dir, complete=True))
     for path in reversed(list_checkpoints(out_dir)):
-        if not _digest_path(path).exists():
+        if path not in complete:
             log.warning("skipping incomplete checkpoint %s (no digest file)", path)
             continue
         try:
@@ -106,9 +154,9 @@ def load_latest_checkpoint(out_dir: Path) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
-def load_model(path: Path) -> tuple[XLM, list[str]]:
+def load_model(path: str | os.PathLike) -> tuple[XLM, list[str]]:
     """The model of a checkpoint (eval mode, CPU) and its languages in language-id order."""
-    tree = load_checkpoint(Path(path))
+    tree = load_checkpoint(path)
     model = XLM(model_config(tree))
     model.load_state_dict(tree["model"])
     return model.eval(), list(tree["languages"])

@@ -133,5 +133,5 @@ def parallel_sentences(manifest_url: str, split: str = "test", pivot: str = "en"
 def retrieval_from_checkpoint(checkpoint: str | Path, manifest_url: str, split: str = "test",
                               layer: int | None = None, pivot: str = "en") -> dict[str, RetrievalScore]:
     """Load a checkpoint and score retrieval on the manifest's held-out bitext."""
-    model, languages = load_model(Path(checkpoint))
+    model, languages = load_model(checkpoint)
     return retrieval_accuracy(model, parallel_sentences(manifest_url, split, pivot), languages, layer, pivot)

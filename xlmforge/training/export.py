@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import posixpath
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import torch
 
 from xlmforge.schemas.shards import SPECIAL_TOKENS
@@ -20,6 +24,8 @@ from xlmforge.training.checkpoint import load_checkpoint, model_config
 from xlmforge.training.config import ModelConfig, ObjectivesConfig
 
 log = logging.getLogger(__name__)
+
+MARKER = "xlmforge.json"  # written last: the export is complete when it is there
 
 # Our parameter names -> transformers' XLMWithLMHeadModel names.
 _HF_NAMES = [
@@ -127,18 +133,33 @@ def save_hf_tokenizer(spm_model: bytes, out_dir: Path) -> None:
     fast.save_pretrained(out_dir)
 
 
-def export_to_hf(checkpoint: str | Path, out_dir: str | Path) -> Path:
-    """Write `out_dir` loadable by XLMWithLMHeadModel.from_pretrained and AutoTokenizer.from_pretrained."""
-    tree = load_checkpoint(Path(checkpoint))
+def export_to_hf(checkpoint: str | os.PathLike, out_dir: str | os.PathLike) -> str:
+    """Write `out_dir` (a local path or a URL) loadable by XLMWithLMHeadModel.from_pretrained and
+    AutoTokenizer.from_pretrained. transformers writes local files only: for a URL the export is
+    written to a temporary directory and uploaded."""
+    out_dir = os.fspath(out_dir)
+    if "://" not in out_dir:
+        _export(checkpoint, Path(out_dir))
+        return out_dir
+    with tempfile.TemporaryDirectory(prefix="xlmforge-export-") as local:
+        _export(checkpoint, Path(local))
+        fs, root = fsspec.core.url_to_fs(out_dir)
+        # the marker last, so a half-uploaded export is never taken for a complete one
+        names = sorted(os.listdir(local), key=lambda name: name == MARKER)
+        for name in names:
+            fs.put_file(os.path.join(local, name), posixpath.join(root, name))
+    log.info("uploaded the export to %s", out_dir)
+    return out_dir
+
+
+def _export(checkpoint: str | os.PathLike, out_dir: Path) -> None:
+    tree = load_checkpoint(checkpoint)
     cfg = model_config(tree)
     languages = list(tree["languages"])
     causal = exports_causal(ObjectivesConfig.from_dict(tree["config"]["objectives"]))
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     to_hf_model(tree["model"], cfg, languages, causal).save_pretrained(out_dir)
     save_hf_tokenizer(tree["vocab_model"].numpy().tobytes(), out_dir)
-    (out_dir / "xlmforge.json").write_text(
-        json.dumps({"languages": languages, "step": tree["step"], "checkpoint": str(checkpoint)}, indent=2))
-    log.info("exported step %d of %s to %s (causal=%s)", tree["step"], checkpoint, out_dir, causal)
-    return out_dir
-
+    (out_dir / MARKER).write_text(
+        json.dumps({"languages": languages, "step": tree["step"], "checkpoint": os.fspath(checkpoint)}, indent=2))
+    log.info("exported step %d of %s (causal=%s)", tree["step"], checkpoint, causal)

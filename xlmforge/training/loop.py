@@ -168,9 +168,9 @@ class Trainer:
         return validation_perplexity(self.model, self.plan, self.cfg.objectives, self.cfg.train.num_valid_batches,
                                      self.ctx.rank, self.ctx.world_size, self.token_weights)
 
-    def save(self) -> Path:
+    def save(self) -> str:
         tree = self.state_dict()
-        path = Path(self.cfg.train.out_dir)
+        path = self.cfg.train.out_dir
         if self.ctx.is_main:
             path = save_checkpoint(tree, path, self.step, self.cfg.train.keep_checkpoints)
         distributed.barrier(self.ctx)
@@ -182,7 +182,7 @@ class Trainer:
             log_sampling_table(self.plan)
             log.info("model %s: %.2fM parameters, languages %s", self.model_cfg.preset,
                      self.model.num_params() / 1e6, list(self.plan.languages))
-        writer = _tensorboard(Path(cfg.out_dir)) if cfg.tensorboard and self.ctx.is_main else None
+        writer = _tensorboard(cfg.out_dir) if cfg.tensorboard and self.ctx.is_main else None
         first_step, losses, checkpoint, saved_at = self.step, [], None, None
         meter = _Meter()
         bundles = iter(self.loader)
@@ -261,12 +261,12 @@ class _Meter:
         return self.total_tokens / max(time.perf_counter() - self.start, 1e-9)
 
 
-def _tensorboard(out_dir: Path) -> Any:
+def _tensorboard(out_dir: str) -> Any:
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError as err:
         raise ValueError("train.tensorboard is true but the tensorboard package is not installed") from err
-    return SummaryWriter(log_dir=str(out_dir / "tensorboard"))
+    return SummaryWriter(log_dir=posixpath.join(out_dir, "tensorboard"))
 
 
 def train(config: RunConfig | str | Path) -> TrainResult:
@@ -275,7 +275,7 @@ def train(config: RunConfig | str | Path) -> TrainResult:
     ctx = distributed.setup(cfg.train.device)
     try:
         trainer = Trainer(cfg, ctx)
-        found = load_latest_checkpoint(Path(cfg.train.out_dir)) if cfg.train.resume else None
+        found = load_latest_checkpoint(cfg.train.out_dir) if cfg.train.resume else None
         if found is not None:
             path, tree = found
             trainer.load_state_dict(tree)

@@ -185,6 +185,7 @@ class ItemStream:
         self.key, self.shards, self.builder, self.read = key, shards, builder, read
         self.share_index, self.num_shares = share
         self.seed, self.window_shards = seed, window_shards
+        self._kept: dict[str, list[Chunk] | None] | None = None
         self.load_state_dict({"epoch": 0, "window": 0, "row": 0, "carry": [], "whole": False, "epoch_items": 0,
                               "num_corrupt": 0})
 
@@ -201,23 +202,42 @@ class ItemStream:
     def _rng(self, *stage: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(self.key.encode()), self.share_index, *stage])
 
-    def _my_shards(self) -> tuple[list[ShardSource], bool]:
-        """This share's shards in this epoch's order, and whether chunks (not shards) are split between shares."""
-        by_shard = len(self.shards) >= self.num_shares and not self.whole
-        mine = self.shards[self.share_index::self.num_shares] if by_shard else self.shards
+    def _my_shards(self) -> tuple[list[ShardSource], slice]:
+        """This share's shards in this epoch's order, and which of their chunks it takes.
+
+        With at least as many shards as shares, each share takes whole shards. With fewer, the shares are
+        dealt out over the shards and those on the same shard split its chunks, so each share downloads
+        one shard, not all of them. A share left empty reads everything (tiny tasks only)."""
+        num_shards = len(self.shards)
+        if self.whole:
+            mine, chunks = self.shards, slice(None)
+        elif num_shards >= self.num_shares:
+            mine, chunks = self.shards[self.share_index::self.num_shares], slice(None)
+        else:
+            shard = self.share_index % num_shards
+            num_readers = len(range(shard, self.num_shares, num_shards))
+            mine, chunks = [self.shards[shard]], slice(self.share_index // num_shards, None, num_readers)
         order = self._rng(self.epoch).permutation(len(mine))
-        return [mine[i] for i in order], not by_shard and not self.whole
+        return [mine[i] for i in order], chunks
+
+    def _read_window(self, window: list[ShardSource], whole_epoch: bool) -> list[list[Chunk] | None]:
+        """The chunks of each shard of the window. A window that is the whole epoch is kept rather than
+        downloaded again every epoch (a small task's few shards, from object storage)."""
+        if self._kept is not None and self._kept.keys() == {shard.name for shard in window}:
+            return [self._kept[shard.name] for shard in window]
+        read = [self.read(shard) for shard in window]
+        self._kept = {shard.name: chunks for shard, chunks in zip(window, read)} if whole_epoch else None
+        return read
 
     def _load_window(self) -> None:
-        shards, split_chunks = self._my_shards()
+        shards, mine = self._my_shards()
         window = shards[self.window * self.window_shards:(self.window + 1) * self.window_shards]
         chunks: list[Chunk] = []
-        for shard in window:
-            shard_chunks = self.read(shard)
+        for shard_chunks in self._read_window(window, len(shards) <= self.window_shards):
             if shard_chunks is None:
                 self.num_corrupt += 1
                 continue
-            chunks += shard_chunks[self.share_index::self.num_shares] if split_chunks else shard_chunks
+            chunks += shard_chunks[mine]
         self.items, self.carry_out = self.builder.build(chunks, self.carry_in)
         self.order = self._rng(self.epoch, self.window).permutation(len(self.items))
         self.num_windows = -(-len(shards) // self.window_shards)
