@@ -65,6 +65,26 @@ def test_latest_complete_checkpoint_wins(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.tmp-*"))
 
 
+def test_checkpoints_in_a_bucket_are_kept_listed_and_resumed(corpus: Path, s3_endpoint: str) -> None:
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket="runs")
+    kept = "s3://runs/kept"
+    for step in (1, 2, 3):
+        save_checkpoint({"step": step}, kept, step, keep=2)
+    assert list_checkpoints(kept) == [f"{kept}/step-00000002.pt", f"{kept}/step-00000003.pt"]
+    assert load_latest_checkpoint(kept) == (f"{kept}/step-00000003.pt", {"step": 3})
+    out = "s3://runs/xlm"
+    first = train(tiny_run(corpus, out, train={"max_steps": 2, "tensorboard": True}))
+    assert first.checkpoint == f"{out}/step-00000002.pt"
+    resumed = train(tiny_run(corpus, out, train={"max_steps": 4}))
+    assert resumed.first_step == 2 and resumed.step == 4
+    path, tree = load_latest_checkpoint(out)
+    assert path == f"{out}/step-00000004.pt" and tree["step"] == 4
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="runs")["Contents"]]
+    assert any(k.startswith("xlm/tensorboard/events.out.tfevents.") for k in keys)
+
+
 def test_sigkill_during_training_then_resume(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     cfg = tiny_run(corpus, out, train={"max_steps": 10_000, "checkpoint_every": 1, "keep_checkpoints": 2})

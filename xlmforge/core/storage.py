@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import io
 import os
 import posixpath
+import tempfile
 import uuid
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -26,6 +28,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 _RAW = CompressionTypes.UNCOMPRESSED
 _READ_ONLY = ("http://", "https://")
+_OBJECT_STORES = ("s3://", "gs://")  # written through fsspec: see _upload
 
 # Beam's S3 filesystem refuses to work without pipeline options; outside a pipeline there are none, so
 # give it empty ones (boto3 then takes credentials and endpoint from the environment). A pipeline sets its own.
@@ -114,8 +117,8 @@ def _refuse_write(path: str) -> None:
 
 def open_read(path: str) -> BinaryIO:
     """A binary stream of the file's bytes as stored (no decompression)."""
-    if _is_http(path):
-        return _http().open(path, "rb")
+    if _is_http(path):  # fsspec's HTTP file has no readline(limit): buffer it the io way
+        return io.BufferedReader(_http().open(path, "rb"), buffer_size=2**20)
     return FileSystems.open(path, compression_type=_RAW)
 
 
@@ -126,7 +129,8 @@ def read_bytes(path: str) -> bytes:
 
 @contextlib.contextmanager
 def atomic_write(path: str, durable: bool = True) -> Iterator[BinaryIO]:
-    """Write `path` through a temporary name, renamed into place only when the block succeeds.
+    """Write `path` through a temporary name, renamed into place only when the block succeeds (on an
+    object store, uploaded when it succeeds).
 
     `durable` also flushes the data to disk before the rename, so the file survives a power cut;
     intermediate files skip it (a killed process loses nothing the page cache holds).
@@ -146,6 +150,10 @@ def atomic_write(path: str, durable: bool = True) -> Iterator[BinaryIO]:
             if os.path.exists(tmp):
                 os.remove(tmp)
         return
+    if path.startswith(_OBJECT_STORES):
+        with _upload(path) as f:
+            yield f
+        return
     try:
         with FileSystems.create(tmp, compression_type=_RAW) as f:
             yield f
@@ -155,6 +163,20 @@ def atomic_write(path: str, durable: bool = True) -> Iterator[BinaryIO]:
     finally:
         if FileSystems.exists(tmp):
             FileSystems.delete([tmp])
+
+
+@contextlib.contextmanager
+def _upload(url: str) -> Iterator[BinaryIO]:
+    """Write to a local spool file, uploaded in one go when the block succeeds: the object appears whole
+    or not at all, with no temporary object to copy (an object store's rename is a copy). Through fsspec
+    (s3fs, gcsfs), since Beam's S3 writer cannot write an empty object (a multipart upload with no part)."""
+    import fsspec
+
+    with tempfile.NamedTemporaryFile(prefix="xlmforge-upload-") as spool:
+        yield spool
+        spool.flush()
+        fs, path = fsspec.core.url_to_fs(url)
+        fs.put_file(spool.name, path)
 
 
 def flush_to_disk(path: str) -> None:
