@@ -15,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(UV_ENV) $(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet -e '.[dev,bench]'
+	$(UV_ENV) $(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet -e '.[dev,bench,aws]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -68,6 +68,7 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str
     """moto's S3 server on 127.0.0.1 (a real S3 API over HTTP), and the environment that points boto3,
     Beam and s3fs at it: the documented way, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL."""
     pytest.importorskip("moto.server", reason="moto[server] is in the dev extra")
+    s3fs = pytest.importorskip("s3fs", reason="s3fs is in the aws extra")
     port = free_port()
     log = open(tmp_path / "moto.log", "wb")  # noqa: SIM115 - closed below, after the server
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -84,9 +85,11 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str
         except OSError:
             assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "moto.log").read_text()
             time.sleep(0.2)
+    s3fs.S3FileSystem.clear_instance_cache()  # fsspec keeps one per process, bound to the endpoint it first saw
     try:
         yield endpoint
     finally:
+        s3fs.S3FileSystem.clear_instance_cache()
         server.terminate()
         server.wait(timeout=30)
         log.close()

@@ -87,7 +87,7 @@ def train(
 
 
 def evaluate(
-    checkpoint: Path = typer.Argument(..., help="A checkpoint (runs/.../step-00000150.pt)."),
+    checkpoint: str = typer.Argument(..., help="A checkpoint (runs/.../step-00000150.pt, or a URL)."),
     manifest: str = typer.Argument(..., help="The shard manifest whose held-out splits to score on."),
     split: Split = typer.Option(Split.test, help="Held-out split."),
     pivot: str = typer.Option("eng", help="Language the retrieval pairs are scored against."),
@@ -98,7 +98,7 @@ def evaluate(
     from xlmforge.flows.model import evaluate as evaluate_flow
 
     with flow_run():
-        result = evaluate_flow(str(checkpoint), manifest, split.value, pivot, layer)
+        result = evaluate_flow(checkpoint, manifest, split.value, pivot, layer)
     out.print(evaluation_table(result.model_dump()))
     if result.retrieval_note:
         out.print(result.retrieval_note)
@@ -106,8 +106,8 @@ def evaluate(
 
 
 def export(
-    checkpoint: Path = typer.Argument(..., help="A checkpoint (runs/.../step-00000150.pt)."),
-    out_dir: Path = typer.Argument(..., help="Directory for the Hugging Face model and tokenizer."),
+    checkpoint: str = typer.Argument(..., help="A checkpoint (runs/.../step-00000150.pt, or a URL)."),
+    out_dir: str = typer.Argument(..., help="Directory (or URL) for the Hugging Face model and tokenizer."),
 ) -> None:
     """Export a checkpoint to the Hugging Face format (XLMWithLMHeadModel and its tokenizer).
 
@@ -116,7 +116,7 @@ def export(
     from xlmforge.flows.model import export as export_flow
 
     with flow_run():
-        path = export_flow(str(checkpoint), str(out_dir))
+        path = export_flow(checkpoint, out_dir)
     out.print(f"model: {path}")
 
 
