@@ -19,8 +19,9 @@ import posixpath
 import tempfile
 import uuid
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
+import fsspec
 import xxhash
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -49,9 +50,7 @@ def _is_http(path: str) -> bool:
     return path.startswith(_READ_ONLY)
 
 
-def _http() -> Any:
-    import fsspec
-
+def _http() -> fsspec.AbstractFileSystem:
     return fsspec.filesystem("http")
 
 
@@ -136,6 +135,10 @@ def atomic_write(path: str, durable: bool = True) -> Iterator[BinaryIO]:
     intermediate files skip it (a killed process loses nothing the page cache holds).
     """
     _refuse_write(path)
+    if path.startswith(_OBJECT_STORES):
+        with _upload(path) as f:
+            yield f
+        return
     tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
     if is_local(path):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
@@ -149,10 +152,6 @@ def atomic_write(path: str, durable: bool = True) -> Iterator[BinaryIO]:
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-        return
-    if path.startswith(_OBJECT_STORES):
-        with _upload(path) as f:
-            yield f
         return
     try:
         with FileSystems.create(tmp, compression_type=_RAW) as f:
@@ -170,8 +169,6 @@ def _upload(url: str) -> Iterator[BinaryIO]:
     """Write to a local spool file, uploaded in one go when the block succeeds: the object appears whole
     or not at all, with no temporary object to copy (an object store's rename is a copy). Through fsspec
     (s3fs, gcsfs), since Beam's S3 writer cannot write an empty object (a multipart upload with no part)."""
-    import fsspec
-
     with tempfile.NamedTemporaryFile(prefix="xlmforge-upload-") as spool:
         yield spool
         spool.flush()
