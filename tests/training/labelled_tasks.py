@@ -46,3 +46,12 @@ def pair_rows(lang: str, indices: range) -> list[dict[str, str]]:
         rows.append({"text": english[i], "text_pair": other[i if match else (i + 1) % len(other)],
                      "label": "yes" if match else "no", "lang": f"en-{lang}"})  # fmt: skip
     return rows
+
+
+def pretrain_tiny(root: Path) -> Path:
+    """A 2-step pretraining checkpoint on the tiny corpus (en, fr, de), for tests outside tests/training."""
+    from tests.training.xlm_corpus import write_tiny_corpus
+    from tests.training.xlm_runs import tiny_run
+    from xlmforge.training.loop import train
+
+    return Path(train(tiny_run(write_tiny_corpus(root / "corpus"), root / "run", train={"max_steps": 2})).checkpoint)

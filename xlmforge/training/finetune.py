@@ -53,7 +53,8 @@ def load_pretrained(checkpoint: str, vocab: str | None = None) -> Pretrained:
     except (RuntimeError, EOFError, OSError) as err:  # torch.load of something that is no checkpoint
         raise ValueError(f"{checkpoint}: not a readable checkpoint ({str(err).splitlines()[0]})") from None
     if not isinstance(tree, dict) or tree.get("kind") == CLASSIFIER or "vocab_model" not in tree:
-        raise ValueError(f"{checkpoint}: not an xlmforge pretraining checkpoint (runs/.../step-*.pt of `xlmforge train`)")
+        raise ValueError(f"{checkpoint}: not an xlmforge pretraining checkpoint (a runs/.../step-*.pt of "
+                         "`xlmforge train`)")  # fmt: skip
     model_cfg = ModelConfig.from_dict(tree["config"]["model"])
     vocab_model = tree["vocab_model"].numpy().tobytes()
     if vocab is not None:
@@ -179,7 +180,7 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
             schedule.advance()
             losses.append(loss.item())
             if schedule.step % cfg.log_every == 0 or schedule.step == num_steps:
-                log.info("finetune step %d/%d | loss %.4f | epoch %d", schedule.step, num_steps, loss, epoch)
+                log.info("finetune step %d/%d | loss %.4f | epoch %d", schedule.step, num_steps, losses[-1], epoch)
         record = {"epoch": epoch, "train_loss": sum(losses) / len(losses)}
         if data.dev:
             record["dev_accuracy"] = accuracy(model, data.dev, cfg.batch_size)

@@ -37,9 +37,19 @@ def language_score(lang: str, gold: Sequence[int], predicted: Sequence[int]) -> 
     return LanguageScore(lang, len(gold), correct / len(gold), macro_f1(gold, predicted), majority / len(gold))
 
 
-def zero_shot_scores(classifier: str | Path, eval_files: Sequence[str], batch_size: int = 64) -> dict[str, LanguageScore]:
+@dataclasses.dataclass(frozen=True)
+class ZeroShotScores:
+    """The scores of a classifier per language, and their mean over the languages it was not trained on."""
+
+    labels: list[str]
+    train_langs: list[str]
+    by_lang: dict[str, LanguageScore]
+    transfer_average: dict[str, float]  # accuracy, macro_f1, majority; empty without such a language
+
+
+def zero_shot_scores(classifier: str | Path, eval_files: Sequence[str], batch_size: int = 64) -> ZeroShotScores:
     """Scores per language (the `lang` column) over all evaluation files together."""
-    model, task, _ = load_classifier(classifier)
+    model, task, tree = load_classifier(classifier)
     by_lang: dict[str, tuple[list[int], list[int]]] = {}
     for path in eval_files:
         examples = [task.encode(example) for example in read_checked(path, task).examples]
@@ -47,7 +57,10 @@ def zero_shot_scores(classifier: str | Path, eval_files: Sequence[str], batch_si
             gold, predicted = by_lang.setdefault(example.lang, ([], []))
             gold.append(example.label)
             predicted.append(label)
-    return {lang: language_score(lang, *by_lang[lang]) for lang in sorted(by_lang)}
+    scores = {lang: language_score(lang, *by_lang[lang]) for lang in sorted(by_lang)}
+    train_langs = list(tree["train_langs"])
+    transferred = [score for lang, score in scores.items() if lang not in train_langs]
+    return ZeroShotScores(task.labels, train_langs, scores, average(transferred) if transferred else {})
 
 
 def average(scores: Sequence[LanguageScore]) -> dict[str, float]:
