@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import logging
 import math
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def load_pretrained(checkpoint: str, vocab: str | None = None) -> Pretrained:
         raise FileNotFoundError(f"{checkpoint}: checkpoint not found")
     try:
         tree = load_checkpoint(Path(checkpoint))
-    except (RuntimeError, EOFError, OSError) as err:  # torch.load of something that is no checkpoint
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as err:  # torch.load of something else
         raise ValueError(f"{checkpoint}: not a readable checkpoint ({str(err).splitlines()[0]})") from None
     if not isinstance(tree, dict) or tree.get("kind") == CLASSIFIER or "vocab_model" not in tree:
         raise ValueError(f"{checkpoint}: not an xlmforge pretraining checkpoint (a runs/.../step-*.pt of "
