@@ -47,8 +47,11 @@ def test_the_classifier_learns_its_training_language(pretrained, object_task, tm
     result = finetune(config(pretrained, object_task, tmp_path, lr=3e-3, num_epochs=8))
     assert result.best_epoch == 8 and len(result.history) == 8
     assert result.history[-1]["train_loss"] < 0.1 < result.history[0]["train_loss"]
-    scores = zero_shot_scores(result.checkpoint, [str(object_task["eval"])])
-    assert sorted(scores) == ["de", "en", "fr"]
+    found = zero_shot_scores(result.checkpoint, [str(object_task["eval"])])
+    scores = found.by_lang
+    assert sorted(scores) == ["de", "en", "fr"] and found.train_langs == ["en"] and found.labels == ["far", "near"]
+    zero_shot = (scores["de"].accuracy + scores["fr"].accuracy) / 2
+    assert found.transfer_average["accuracy"] == pytest.approx(zero_shot)  # English is not averaged in
     assert (scores["en"].num_examples, scores["fr"].num_examples) == (36, 216)
     assert scores["en"].accuracy > 0.9 and scores["en"].macro_f1 > 0.9  # held-out English sentences
     assert scores["fr"].majority == 0.5
