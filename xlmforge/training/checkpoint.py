@@ -85,6 +85,13 @@ def save_checkpoint(tree: dict[str, Any], out_dir: Path, step: int, keep: int) -
     return path
 
 
+def remove_checkpoints(out_dir: Path) -> None:
+    """Delete every checkpoint in `out_dir` and its digest (a rerun that starts over)."""
+    for path in list_checkpoints(out_dir):
+        path.unlink()
+        _digest_path(path).unlink(missing_ok=True)
+
+
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Load one checkpoint (CPU tensors), verifying its digest file when there is one."""
     digest_path = _digest_path(path)
