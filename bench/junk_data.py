@@ -47,7 +47,8 @@ class Vocabulary:
 
 
 def _timestamp(rng: random.Random) -> str:
-    return f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
+    day = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    return f"{day} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
 
 
 def _config_lines(v: Vocabulary, rng: random.Random) -> str:
@@ -76,12 +77,14 @@ def _log_lines(v: Vocabulary, rng: random.Random) -> str:
     return rng.choice(
         (
             f"{_timestamp(rng)} {rng.choice(_LEVELS)} [{proc}] {v.clause(rng)}",
-            f"{rng.choice(_MONTHS)} {rng.randint(1, 28)} {rng.randint(10, 23)}:{rng.randint(10, 59)}:{rng.randint(10, 59)} "
+            f"{rng.choice(_MONTHS)} {rng.randint(1, 28)} {_timestamp(rng)[11:]} "
             f"{host} {proc}[{rng.randint(100, 99999)}]: {v.clause(rng)}",
-            f'{ip} - - [12/Mar/2024:10:{rng.randint(10, 59)}:01 +0000] "GET /{proc}/{host}.html HTTP/1.1" 200 {rng.randint(100, 99999)}',
+            f'{ip} - - [12/Mar/2024:10:{rng.randint(10, 59)}:01 +0000] "GET /{proc}/{host}.html HTTP/1.1" 200 '
+            f"{rng.randint(100, 99999)}",
             f"[{rng.choice(_LEVELS)}] {v.clause(rng)}",
             f"{rng.choice(_LEVELS)}: {proc}: {v.clause(rng)}",
-            f"    at org.{host}.{proc}.{v.ident(rng).capitalize()}.run({v.ident(rng).capitalize()}.java:{rng.randint(1, 999)})",
+            f"    at org.{host}.{proc}.{v.ident(rng).capitalize()}.run("
+            f"{v.ident(rng).capitalize()}.java:{rng.randint(1, 999)})",
             f'  File "/usr/lib/python3/{proc}/{host}.py", line {rng.randint(1, 999)}, in {v.ident(rng)}',
             f"[{rng.randint(10, 23)}:{rng.randint(10, 59)}:{rng.randint(10, 59)}] <{host}> {v.clause(rng)}",  # chat log
         )

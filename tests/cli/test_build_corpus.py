@@ -66,6 +66,24 @@ def test_multilingual_build_on_the_multiprocessing_runner(shared_data, tmp_path)
     assert not (out / "work").exists()
 
 
+def test_lines_that_are_not_prose_never_become_training_text(shared_data, tmp_path):
+    # The case: one account a line, declared German (a German word in each keeps language ID
+    # from ruling German out), with real German news around them.
+    accounts = [f"user{i}:x:{1000 + i}:{1000 + i}:Benutzer {i}:/home/user{i}:/bin/bash" for i in range(30)]
+    junk = accounts + ["2024-03-01 12:00:01 ERROR [worker-3] Verbindung verloren", "Preis: 12,99 €"]
+    news = (shared_data / "ntrex" / "deu.txt").read_text(encoding="utf-8").splitlines()[:50]
+    (tmp_path / "mixed.txt").write_text("\n".join(junk + news) + "\n", encoding="utf-8")
+    source = {"name": "mixed", "path": str(tmp_path / "mixed.txt"), "language": "deu"}
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["build-corpus", str(write_config(tmp_path / "corpus.yaml", [source])), str(out)])
+    assert result.exit_code == 0, result.output
+    kept = {row["text"] for row in arrow_rows((out / "segments").rglob("*.arrow"))}
+    assert not kept & set(junk)
+    assert len(kept) >= 48  # the news stays
+    rejects = {r["text"]: r["reason"] for r in arrow_rows((out / "rejects").rglob("*.arrow"))}
+    assert {rejects[line] for line in junk} <= {"config_or_log_line", "key_value_or_table", "lid_mismatch"}
+
+
 def test_hostile_input_is_rejected_and_counted_never_fatal(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

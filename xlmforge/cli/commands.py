@@ -1,4 +1,4 @@
-"""The flow commands of `xlmforge`: build, train, evaluate, export, run, stats, serve, demo.
+"""The flow commands of `xlmforge`: build, train, evaluate, export, finetune, run, stats, serve, demo.
 
 Each runs a Prefect flow (with no Prefect server configured, on a temporary local one) and prints
 where its outputs are. Prefect and the flows are imported inside the commands, so `--help` is fast.
@@ -120,6 +120,54 @@ def export(
     out.print(f"model: {path}")
 
 
+def _default(option: str) -> str:
+    """ (default: X) of a FinetuneConfig field, for the help text."""
+    from xlmforge.training.config import FinetuneConfig
+
+    return f" (default: {FinetuneConfig.model_fields[option].default})"
+
+
+def finetune(
+    checkpoint: Path = typer.Argument(..., help="A pretraining checkpoint (runs/.../step-00001000.pt)."),
+    train: Path = typer.Argument(..., help="Training file, TSV or JSONL: text, label [, text_pair] [, lang]."),
+    eval_files: list[Path] = typer.Option(..., "--eval", help="Evaluation file with a lang column; repeat for more."),
+    dev: Path = typer.Option(None, help="Dev file in the training language: early stopping on its accuracy."),
+    out_dir: Path = typer.Option(Path("runs/finetune"), help="Where the classifier, its export and scores go."),
+    train_lang: str = typer.Option(None, help="Language of a training (and dev) file without a lang column."),
+    vocab: Path = typer.Option(None, help="SentencePiece model (default: the checkpoint's own)."),
+    lr: float = typer.Option(None, help=f"Peak learning rate, warmed up and decayed linearly{_default('lr')}."),
+    epochs: int = typer.Option(None, min=1, help=f"Epochs at most{_default('num_epochs')}."),
+    batch_size: int = typer.Option(None, min=1, help=f"Examples per batch{_default('batch_size')}."),
+    max_length: int = typer.Option(None, min=4, help="Tokens per input (default: 128, or max_positions if less)."),
+    seed: int = typer.Option(None, help=f"Seed of the head's initialisation, dropout and shuffling{_default('seed')}."),
+    freeze_embeddings: bool = typer.Option(False, help="Keep token, position and language embeddings fixed."),
+    patience: int = typer.Option(None, min=1, help="With --dev: stop after this many epochs without a better dev "
+                                 f"accuracy{_default('patience')}."),  # fmt: skip
+    device: str = typer.Option(None, help=f"auto, cpu or cuda{_default('device')}."),
+) -> None:
+    """Fine-tune a checkpoint on a labelled task and score it zero-shot on every language.
+
+    Single texts (column text) or text pairs (text, text_pair, XNLI-style); labels are read from the
+    training file. Trained in one language, scored per language of the evaluation files (accuracy,
+    macro-F1), exported to transformers' XLMForSequenceClassification in OUT_DIR/hf.
+    """
+    from xlmforge.cli.summary import zero_shot_table
+    from xlmforge.flows.finetune import finetune as finetune_flow
+    from xlmforge.training.config import FinetuneConfig
+
+    with flow_run():
+        given = {"dev": dev, "train_lang": train_lang, "vocab": vocab, "lr": lr, "num_epochs": epochs,
+                 "batch_size": batch_size, "max_length": max_length, "seed": seed, "patience": patience,
+                 "device": device}  # the rest keep FinetuneConfig's defaults
+        config = FinetuneConfig(checkpoint=str(checkpoint), train=str(train), eval=tuple(map(str, eval_files)),
+                                out_dir=str(out_dir), freeze_embeddings=freeze_embeddings,
+                                **{name: str(v) if isinstance(v, Path) else v for name, v in given.items()
+                                   if v is not None})  # fmt: skip
+        result = finetune_flow(config)
+    out.print(zero_shot_table(result.model_dump()))
+    out.print(f"classifier: {result.classifier}; transformers model: {result.export_dir}")
+
+
 def run(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="Corpus config (YAML or TOML)."),
@@ -227,6 +275,7 @@ def register(app: typer.Typer) -> None:
     app.command()(train)
     app.command()(evaluate)
     app.command()(export)
+    app.command()(finetune)
     app.command(context_settings=_PASS_THROUGH)(run)
     app.command()(stats)
     app.command(context_settings=_PASS_THROUGH)(serve)

@@ -123,7 +123,7 @@ def build_corpus_command(
     )
 
 
-register(app)  # build, train, evaluate, export, run, stats, serve, demo (cli/commands.py)
+register(app)  # build, train, evaluate, export, finetune, run, stats, serve, demo (cli/commands.py)
 
 
 def main() -> None:

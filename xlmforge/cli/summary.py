@@ -1,5 +1,6 @@
 """What a build under OUT_DIR holds, for the terminal: generations, the per-language table (segments,
-tokens, fertility, p, q), evaluation results and where every output is. Reads files only (no Prefect)."""
+tokens, fertility, p, q), evaluation and zero-shot fine-tuning results and where every output is.
+Reads files only (no Prefect)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,26 @@ def evaluation_table(evaluation: dict) -> Table:
             "", "", ""]  # fmt: skip
         tlm = perplexity.get(("tlm", f"{pivot}-{lang}"), perplexity.get(("tlm", f"{lang}-{pivot}")))
         table.add_row(lang, *cells, _number(perplexity.get(("mlm", lang))), _number(tlm))
+    return table
+
+
+def zero_shot_table(result: dict) -> Table:
+    """Accuracy and macro-F1 per language of a fine-tuned classifier, the training language first."""
+    from xlmforge.flows.artifacts import zero_shot_rows
+
+    average = result["zero_shot_average"]
+    caption = (f"zero-shot average: accuracy {average['accuracy']:.1%}, macro-F1 {average['macro_f1']:.1%} "
+               f"(majority baseline {average['majority']:.1%}); " if average else "")  # fmt: skip
+    table = Table(
+        title=f"Fine-tuned on {', '.join(result['train_langs'])} (labels {', '.join(result['labels'])}; best epoch "
+        f"{result['best_epoch']}), scored per language", title_justify="left",
+        caption=f"{caption}everything in {result['path']}", caption_justify="left",
+    )  # fmt: skip
+    for name in ("language", "setting", "examples", "accuracy", "macro-F1", "majority baseline"):
+        table.add_column(name, justify="left" if name in ("language", "setting") else "right")
+    for row in zero_shot_rows(result["scores"], result["train_langs"]):
+        table.add_row(row["lang"], row["setting"], f"{row['examples']:,}", f"{row['accuracy']:.1%}",
+                      f"{row['macro-F1']:.1%}", f"{row['majority baseline']:.1%}")  # fmt: skip
     return table
 
 

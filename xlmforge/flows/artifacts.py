@@ -22,6 +22,7 @@ TRAINING_KEY = "pretrain-run"
 RETRIEVAL_KEY = "retrieval-accuracy"
 PERPLEXITY_KEY = "validation-perplexity"
 EXPORT_KEY = "hf-export"
+ZERO_SHOT_KEY = "zero-shot-transfer"
 
 
 def ledger_rows(ledger: Ledger, build: str) -> list[dict[str, Any]]:
@@ -73,6 +74,28 @@ def perplexity_rows(perplexity: Mapping[str, float]) -> list[dict[str, Any]]:
     return rows
 
 
+def zero_shot_rows(scores: Mapping[str, Mapping[str, Any]], train_langs: list[str]) -> list[dict[str, Any]]:
+    """Per language: examples, accuracy, macro-F1 and the majority baseline; the training language first."""
+    order = sorted(scores, key=lambda lang: (lang not in train_langs, lang))
+    return [
+        {"lang": lang, "setting": "trained on" if lang in train_langs else "zero-shot",
+         "examples": scores[lang]["num_examples"], "accuracy": round(scores[lang]["accuracy"], 4),
+         "macro-F1": round(scores[lang]["macro_f1"], 4), "majority baseline": round(scores[lang]["majority"], 4)}
+        for lang in order
+    ]  # fmt: skip
+
+
+def zero_shot_markdown(rows: list[dict[str, Any]], average: Mapping[str, float], classifier: str) -> str:
+    """The per-language table as markdown, with the zero-shot average and where the classifier is."""
+    lines = ["# Zero-shot transfer", "", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(str(value) for value in row.values()) + " |" for row in rows]
+    if average:
+        num = sum(row["setting"] == "zero-shot" for row in rows)
+        lines += ["", f"zero-shot average over {num} language{'s' * (num != 1)}: accuracy {average['accuracy']:.4f}, "
+                  f"macro-F1 {average['macro_f1']:.4f} (majority baseline {average['majority']:.4f})"]  # fmt: skip
+    return "\n".join(lines + ["", f"classifier: `{classifier}`", ""])
+
+
 def publish_ledger(rows: list[dict[str, Any]], description: str) -> None:
     create_table_artifact(rows, key=LEDGER_KEY, description=description)
 
@@ -103,6 +126,14 @@ def publish_evaluation(scores: Mapping[str, Mapping[str, Any]], perplexity: Mapp
         )
     if perplexity:
         create_table_artifact(perplexity_rows(perplexity), key=PERPLEXITY_KEY, description="Validation perplexity")
+
+
+def publish_zero_shot(scores: Mapping[str, Mapping[str, Any]], train_langs: list[str], average: Mapping[str, float],
+                      classifier: str) -> None:  # fmt: skip
+    rows = zero_shot_rows(scores, train_langs)
+    create_table_artifact(rows, key=ZERO_SHOT_KEY, description="Fine-tuned accuracy and macro-F1 per language")
+    create_markdown_artifact(zero_shot_markdown(rows, average, classifier), key=f"{ZERO_SHOT_KEY}-summary",
+                             description="Zero-shot transfer of the fine-tuned classifier")  # fmt: skip
 
 
 def publish_export(out_dir: str, checkpoint: str) -> None:

@@ -126,6 +126,17 @@ def save_checkpoint(tree: dict[str, Any], out_dir: str | os.PathLike, step: int,
     return path
 
 
+def remove_checkpoints(out_dir: str | os.PathLike) -> None:
+    """Delete every checkpoint in `out_dir` and its digest (a rerun that starts over)."""
+    out_dir = os.fspath(out_dir)
+    fs, _ = fsspec.core.url_to_fs(out_dir)
+    names = set(_names(out_dir))
+    for path in list_checkpoints(out_dir):
+        fs.rm(path)
+        if posixpath.basename(_digest_path(path)) in names:
+            fs.rm(_digest_path(path))
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Load one checkpoint (CPU tensors), verifying its digest file when there is one."""
     path = os.fspath(path)

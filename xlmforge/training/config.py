@@ -186,6 +186,34 @@ class RunConfig(Section):
     train: TrainConfig = TrainConfig()
 
 
+class FinetuneConfig(Section):
+    """Fine-tuning a pretrained checkpoint on a labelled task (`xlmforge finetune`), then scoring it
+    zero-shot on every language of the evaluation files. Defaults follow XLM's XNLI fine-tuning where
+    it has one (first-token pooling, dropout 0.1, patience in epochs)."""
+
+    checkpoint: str = Field(min_length=1)  # a pretraining checkpoint (runs/.../step-00001000.pt)
+    train: str = Field(min_length=1)  # TSV or JSONL: text, label [, text_pair] [, lang]
+    eval: tuple[str, ...] = Field(min_length=1)  # files with a lang column, scored per language
+    dev: str | None = None  # early stopping on this file's accuracy (the training language's)
+    out_dir: str = "runs/finetune"
+    train_lang: str | None = None  # the training file's language when it has no lang column
+    vocab: str | None = None  # a SentencePiece model; default: the one stored in the checkpoint
+    lr: Annotated[float, Field(gt=0)] = 5e-5
+    num_epochs: Positive = 3
+    batch_size: Positive = 32
+    # tokens per input, framing included; longer texts are cut. None: 128, or the checkpoint's max_positions if less
+    max_length: Annotated[int, Field(ge=4)] | None = None
+    seed: int = 0
+    freeze_embeddings: bool = False  # keep token, position and language embeddings as pretrained
+    patience: Positive = 2  # with a dev file: stop after this many epochs without a better dev accuracy
+    dropout: DropoutRate = 0.1  # before the classification layer (transformers' summary_first_dropout)
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.1  # of all steps; then linear decay to 0
+    weight_decay: Annotated[float, Field(ge=0)] = 0.01
+    clip_norm: Annotated[float, Field(ge=0)] = 1.0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    log_every: Positive = 20
+
+
 def load_run_config(path: str | Path, data: dict[str, Any] | None = None) -> RunConfig:
     """Read a run config from a .yaml, .yml or .toml file (or its mapping `data`, already read)."""
     return load_config(str(path), RunConfig, "run config", data)

@@ -1,4 +1,5 @@
-"""Export a checkpoint as a directory that transformers loads: XLMWithLMHeadModel plus its tokenizer.
+"""Export a checkpoint as a directory that transformers loads: XLMWithLMHeadModel plus its tokenizer,
+or, for a fine-tuned classifier, XLMForSequenceClassification plus its tokenizer.
 
 The tokenizer is the run's SentencePiece model, saved both as `spm.model` and converted to a
 `tokenizer.json` (PreTrainedTokenizerFast) with the project's fixed special-token ids and XLM's
@@ -50,6 +51,15 @@ def hf_parameter_name(name: str) -> str:
     raise KeyError(f"no transformers name for parameter {name!r}")
 
 
+def hf_classifier_parameter_name(name: str) -> str:
+    """The XLMForSequenceClassification name of one of XLMClassifier's parameters."""
+    if name.startswith("encoder."):
+        return hf_parameter_name(name.removeprefix("encoder."))
+    if re.fullmatch(r"proj\.(weight|bias)", name):
+        return f"sequence_summary.summary.{name.removeprefix('proj.')}"
+    raise KeyError(f"no transformers name for classifier parameter {name!r}")
+
+
 def exports_causal(objectives: ObjectivesConfig) -> bool:
     """Whether a model trained with `objectives` is exported with causal attention: only if CLM was its
     sole objective. XLM attends causally at CLM steps and both ways at MLM/TLM steps, so a mixed model
@@ -60,8 +70,9 @@ def exports_causal(objectives: ObjectivesConfig) -> bool:
     return not objectives.mlm_steps
 
 
-def hf_config(cfg: ModelConfig, languages: list[str], causal: bool = False) -> Any:
-    """The transformers XLMConfig of a model trained on `languages` (ordered by language id)."""
+def hf_config(cfg: ModelConfig, languages: list[str], causal: bool = False, **head: Any) -> Any:
+    """The transformers XLMConfig of a model trained on `languages` (ordered by language id); `head`:
+    settings of a task head (labels, summary_*)."""
     from transformers import XLMConfig
 
     return XLMConfig(
@@ -74,7 +85,7 @@ def hf_config(cfg: ModelConfig, languages: list[str], causal: bool = False) -> A
         eos_token_id=SPECIAL_TOKENS["</s>"], unk_index=SPECIAL_TOKENS["<unk>"],
         mask_index=SPECIAL_TOKENS["<mask>"], mask_token_id=SPECIAL_TOKENS["<mask>"],
         lang2id={lang: i for i, lang in enumerate(languages)}, id2lang=dict(enumerate(languages)),
-        tie_word_embeddings=True,
+        tie_word_embeddings=True, **head,
     )
 
 
@@ -84,11 +95,30 @@ def to_hf_model(state_dict: dict[str, torch.Tensor], cfg: ModelConfig, languages
     from transformers import XLMWithLMHeadModel
 
     hf_model = XLMWithLMHeadModel(hf_config(cfg, languages, causal))
-    hf_state = {hf_parameter_name(name): tensor for name, tensor in state_dict.items()}
+    return _load_into(hf_model, {hf_parameter_name(name): tensor for name, tensor in state_dict.items()})
+
+
+def to_hf_classifier(state_dict: dict[str, torch.Tensor], cfg: ModelConfig, languages: list[str], labels: list[str],
+                     dropout: float) -> Any:
+    """A transformers XLMForSequenceClassification holding a fine-tuned XLMClassifier's weights."""
+    from transformers import XLMForSequenceClassification
+
+    head = {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
+            "label2id": {label: i for i, label in enumerate(labels)}, "summary_type": "first",
+            "summary_use_proj": True, "summary_proj_to_labels": True, "summary_activation": None,
+            "summary_first_dropout": dropout}  # fmt: skip
+    hf_model = XLMForSequenceClassification(hf_config(cfg, languages, **head))
+    # the language-model head has no place in a classifier (its weight is the token embeddings')
+    hf_state = {hf_classifier_parameter_name(name): tensor for name, tensor in state_dict.items()
+                if not name.startswith("encoder.lm_head.")}  # fmt: skip
+    return _load_into(hf_model, hf_state)
+
+
+def _load_into(hf_model: Any, hf_state: dict[str, torch.Tensor]) -> Any:
     missing, unexpected = hf_model.load_state_dict(hf_state, strict=False)
     missing = [m for m in missing if m != "transformer.position_ids"]
     if unexpected or missing:
-        raise RuntimeError(f"the checkpoint does not map onto XLMWithLMHeadModel: unexpected {unexpected}, "
+        raise RuntimeError(f"the checkpoint does not map onto {type(hf_model).__name__}: unexpected {unexpected}, "
                            f"missing {missing}")
     return hf_model.eval()
 
@@ -134,9 +164,10 @@ def save_hf_tokenizer(spm_model: bytes, out_dir: Path) -> None:
 
 
 def export_to_hf(checkpoint: str | os.PathLike, out_dir: str | os.PathLike) -> str:
-    """Write `out_dir` (a local path or a URL) loadable by XLMWithLMHeadModel.from_pretrained and
-    AutoTokenizer.from_pretrained. transformers writes local files only: for a URL the export is
-    written to a temporary directory and uploaded."""
+    """Write `out_dir` (a local path or a URL) loadable by AutoTokenizer.from_pretrained and
+    XLMWithLMHeadModel.from_pretrained (a pretraining checkpoint) or XLMForSequenceClassification.from_pretrained
+    (a fine-tuned one). transformers writes local files only: for a URL the export is written to a
+    temporary directory and uploaded."""
     out_dir = os.fspath(out_dir)
     if "://" not in out_dir:
         _export(checkpoint, Path(out_dir))
@@ -156,9 +187,14 @@ def _export(checkpoint: str | os.PathLike, out_dir: Path) -> None:
     tree = load_checkpoint(checkpoint)
     cfg = model_config(tree)
     languages = list(tree["languages"])
-    causal = exports_causal(ObjectivesConfig.from_dict(tree["config"]["objectives"]))
     out_dir.mkdir(parents=True, exist_ok=True)
-    to_hf_model(tree["model"], cfg, languages, causal).save_pretrained(out_dir)
+    if tree.get("kind") == "classifier":  # written by training.finetune
+        causal = False
+        dropout = tree["config"]["finetune"]["dropout"]
+        to_hf_classifier(tree["model"], cfg, languages, list(tree["labels"]), dropout).save_pretrained(out_dir)
+    else:
+        causal = exports_causal(ObjectivesConfig.from_dict(tree["config"]["objectives"]))
+        to_hf_model(tree["model"], cfg, languages, causal).save_pretrained(out_dir)
     save_hf_tokenizer(tree["vocab_model"].numpy().tobytes(), out_dir)
     (out_dir / MARKER).write_text(
         json.dumps({"languages": languages, "step": tree["step"], "checkpoint": os.fspath(checkpoint)}, indent=2))

@@ -57,9 +57,12 @@ _CODE_SIGNALS = tuple(
         ("(", r"\b(?:[a-z]+_[a-z_]+|[a-z]+[A-Z]\w*)\s*\("),  # snake_case( or camelCase(
         ("(", r"\(\s*\)"),  # empty argument list
         ("<", r"</?[A-Za-z][\w\-]*(?:\s+[\w\-:]+(?:=(?:\"[^\"]*\"|'[^']*'|\S+))?)*\s*/?>"),  # markup tag
-        ("", r"^\s*(?:def|class|import|from\s+[\w.]+\s+import|#include|#define|"
-         r"function|var|let|const|public|private|protected|static|return|package|using|namespace|fn|func|elif|"
-         r"lambda|SELECT|INSERT|UPDATE|DELETE|CREATE)\b"),  # a keyword opening the line
+        (
+            "",
+            r"^\s*(?:def|class|import|from\s+[\w.]+\s+import|#include|#define|"
+            r"function|var|let|const|public|private|protected|static|return|package|using|namespace|fn|func|elif|"
+            r"lambda|SELECT|INSERT|UPDATE|DELETE|CREATE)\b",
+        ),  # a keyword opening the line
         ("", r"^\s*(?://|/\*|\*/|<!--|-->|#!)"),  # comment delimiters opening the line
         ("$=", r"\$\{?\w|\w\]\s*=|\w ?=\s*['\"\[{(\d]"),  # $var, x[i] =, name = literal
         ("(", r"\b(?:true|false|null|None|nil|undefined|NULL|self|this)[;,)]"),  # literals as arguments
