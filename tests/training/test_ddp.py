@@ -42,7 +42,9 @@ distributed.teardown(ctx)
 
 
 def torchrun(tmp_path: Path, corpus: Path, out: Path, max_steps: int) -> list[dict]:
-    cfg = tiny_run(corpus, out, train={"max_steps": max_steps, "checkpoint_every": 2})
+    # sample_alpha: the token counts are read by rank 0 and broadcast (distributed.from_main)
+    cfg = tiny_run(corpus, out, train={"max_steps": max_steps, "checkpoint_every": 2},
+                   objectives={"sample_alpha": 0.5})
     config_path = tmp_path / f"run-{out.name}-{max_steps}.yaml"
     config_path.write_text(yaml.safe_dump(cfg.to_dict()))
     script = tmp_path / "worker.py"

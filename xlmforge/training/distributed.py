@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -56,6 +57,15 @@ def gather_to_all(ctx: DistContext, obj: Any) -> list[Any]:
     gathered: list[Any] = [None] * ctx.world_size
     dist.all_gather_object(gathered, obj)
     return gathered
+
+
+def from_main(ctx: DistContext, compute: Callable[[], Any]) -> Any:
+    """`compute()` run on rank 0 alone and sent to every rank: what all ranks need but one can read."""
+    if ctx.world_size == 1:
+        return compute()
+    box = [compute() if ctx.is_main else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def barrier(ctx: DistContext) -> None:

@@ -89,7 +89,9 @@ class Trainer:
         self.loader = TrainLoader(self.plan, ctx.rank, ctx.world_size)
         self.masking = torch.Generator().manual_seed(cfg.train.seed * 1_000_003 + ctx.rank)
         torch.manual_seed(cfg.train.seed + 1 + ctx.rank)  # dropout differs between ranks
-        counts = count_tokens(self.plan) if cfg.objectives.sample_alpha > 0 else None
+        # token frequencies from the first shard of every task: downloaded once, by rank 0, not by every rank
+        counts = distributed.from_main(ctx, lambda: count_tokens(self.plan)) if cfg.objectives.sample_alpha > 0 \
+            else None
         self.token_weights = None if counts is None else token_weights_from_counts(counts, cfg.objectives.sample_alpha)
         wrapped: torch.nn.Module = self.model
         if ctx.world_size > 1:
