@@ -26,7 +26,7 @@ class ConfusableResolver:
     def __init__(self, groups: Iterable[Iterable[str]]):
         from lingua import LanguageDetectorBuilder
 
-        self._detectors = {}  # frozenset of members -> lingua detector over those lingua knows
+        self._detectors = {}  # member code -> lingua detector over the group's members lingua knows
         self._codes = {}  # lingua language -> project code
         for group in groups:
             known = {code: lang for code in group if (lang := _lingua_language(code)) is not None}

@@ -93,29 +93,24 @@ def _combining_mark_flood(texts, langs, stats, bound):
     return ratio > bound, ratio
 
 
-def _config_or_log_line(texts, langs, stats, bound):
-    score = junk.scores(texts, junk.config_or_log_score)
-    return score >= 1, score
+def _score_at_least(detector: Callable[[str], float]) -> Rule:
+    """A rule failing lines whose junk score reaches the bound (a switch's True counts as 1)."""
+
+    def rule(texts, langs, stats, bound):
+        score = junk.scores(texts, detector)
+        return score >= bound, score
+
+    return rule
 
 
-def _code(texts, langs, stats, bound):
-    signals = junk.scores(texts, junk.code_score)
-    return signals >= bound, signals
+def _share_above(detector: Callable[[str], float]) -> Rule:
+    """A rule failing lines whose junk share exceeds the bound."""
 
+    def rule(texts, langs, stats, bound):
+        share = junk.scores(texts, detector)
+        return share > bound, share
 
-def _key_value_or_table(texts, langs, stats, bound):
-    score = junk.scores(texts, junk.key_value_or_table_score)
-    return score >= 1, score
-
-
-def _bare_links(texts, langs, stats, bound):
-    share = junk.scores(texts, junk.link_share)
-    return share > bound, share
-
-
-def _encoded_blob(texts, langs, stats, bound):
-    share = junk.scores(texts, junk.blob_share)
-    return share > bound, share
+    return rule
 
 
 #: (filter name, config field holding its bound, rule), in the order they are applied. The shape
@@ -123,11 +118,11 @@ def _encoded_blob(texts, langs, stats, bound):
 FILTERS: tuple[tuple[str, str, Rule], ...] = (
     ("too_short", "min_chars", _too_short),
     ("too_long", "max_chars", _too_long),
-    ("bare_links", "max_link_share", _bare_links),
-    ("encoded_blob", "max_blob_share", _encoded_blob),
-    ("config_or_log_line", "reject_config_or_log_lines", _config_or_log_line),
-    ("code", "min_code_signals", _code),
-    ("key_value_or_table", "reject_key_value_or_tables", _key_value_or_table),
+    ("bare_links", "max_link_share", _share_above(junk.link_share)),
+    ("encoded_blob", "max_blob_share", _share_above(junk.blob_share)),
+    ("config_or_log_line", "reject_config_or_log_lines", _score_at_least(junk.config_or_log_score)),
+    ("code", "min_code_signals", _score_at_least(junk.code_score)),
+    ("key_value_or_table", "reject_key_value_or_tables", _score_at_least(junk.key_value_or_table_score)),
     ("low_letter_ratio", "min_letter_ratio", _low_letter_ratio),
     ("high_digit_punct_ratio", "max_digit_punct_ratio", _high_digit_punct_ratio),
     ("repeated_characters", "max_char_run", _repeated_characters),

@@ -18,7 +18,6 @@ _CYRILLIC = "асеіјорѕхуАВСЕНІЈКМОРЅТХУ"
 _TO_CYRILLIC = str.maketrans(_LATIN, _CYRILLIC)
 _TO_LATIN = str.maketrans(_CYRILLIC, _LATIN)
 
-_HAS_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _MIXED_WORD = re.compile(r"[^\W\d_]*(?:[A-Za-z][^\W\d_]*[\u0400-\u04FF]|[\u0400-\u04FF][^\W\d_]*[A-Za-z])[^\W\d_]*")
 _CYRILLIC_LETTER = re.compile(r"[\u0400-\u04FF]")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
@@ -39,6 +38,6 @@ def _one_script(match: re.Match) -> str:
 
 def fold_homoglyphs(text: str) -> str:
     """`text` with each word that mixes Latin and Cyrillic letters written in its majority script."""
-    if not _HAS_CYRILLIC.search(text) or not _LATIN_LETTER.search(text):
+    if not _CYRILLIC_LETTER.search(text) or not _LATIN_LETTER.search(text):
         return text
     return _MIXED_WORD.sub(_one_script, text)

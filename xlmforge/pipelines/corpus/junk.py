@@ -73,9 +73,10 @@ _CODE_SIGNALS = tuple(
 # Signals that alone are code: preprocessor lines, PHP, shebangs.
 _CODE_MARKERS = re.compile(r"^\s*#\s*(?:include|define|ifn?def|endif|pragma)\b|<\?php|^\s*#!/")
 
-# Cell separators: "|" and tabs anywhere, list bullets between spaces (Catalan writes "l·l").
-_URL = re.compile(r"(?:https?|ftp|file)://\S+|www\.\S+", re.IGNORECASE)
+_URL_PATTERN = r"(?:https?|ftp|file)://\S+|www\.\S+"
+_URL = re.compile(_URL_PATTERN, re.IGNORECASE)
 
+# Cell separators: "|" and tabs anywhere, list bullets between spaces (Catalan writes "l·l").
 _TABLE_CELL = re.compile(r"[|\t]|(?<=\s)[·•›](?=\s)")
 _CELL_HINT = re.compile(r"[|\t·•›]")
 _COLON_HINT = re.compile(f"[{_COLON}]")
@@ -88,8 +89,8 @@ _SENTENCE_END = re.compile(r"[.!?。！？।]\s*$")
 
 _LINK = re.compile(
     r"^[(<\[\"'«]*(?:"
-    r"(?:https?|ftp|file)://\S+|www\.\S+"  # URLs
-    r"|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"  # e-mail addresses
+    + _URL_PATTERN  # URLs
+    + r"|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"  # e-mail addresses
     r"|(?:[A-Za-z]:\\|~?/|\./|\.\./)[\w.\-~]+(?:[/\\][\w.\-~]*)+"  # file paths
     r"|[\w\-]+(?:\.[\w\-]+)*\.(?:com|org|net|edu|gov|io|info|biz|co|de|fr|uk|ru|cn|jp|html?|php|aspx?)(?:/\S*)?"
     r")[)>\]\"'»,;.:]*$",

@@ -80,6 +80,11 @@ def group_of(code: str, config: LanguageIdConfig) -> frozenset[str]:
     return _groups(config.confusable).get(code, frozenset((code,)))
 
 
+def group_mass(scores: dict[str, float], code: str, config: LanguageIdConfig) -> float:
+    """lid.176's probability of `code` with the languages it confuses it with."""
+    return sum(scores.get(member, 0.0) for member in group_of(code, config))
+
+
 def is_verifiable(code: str, config: LanguageIdConfig) -> bool:
     """Whether lid.176 can confirm a declaration of `code` (it knows the language and is not listed as
     missing most of its clean text)."""
@@ -95,12 +100,12 @@ class Verdict:
 def lid_verdict(declared: str, scores: dict[str, float], detected: str, config: LanguageIdConfig) -> Verdict:
     """The language policy for one segment: lid.176's `scores`, and `detected`, its most likely
     language (after the confusable-group second opinion)."""
-    detected_mass = sum(scores.get(code, 0.0) for code in group_of(detected, config))
+    detected_mass = group_mass(scores, detected, config)
     if declared == UNDETERMINED:
         return Verdict(detected) if detected_mass >= config.detect_threshold else Verdict(None, "lid_low_confidence")
     if not is_verifiable(declared, config):
         return Verdict(declared) if config.on_unverified == "keep" else Verdict(None, "lid_unverifiable")
-    if sum(scores.get(code, 0.0) for code in group_of(declared, config)) >= config.declared_threshold:
+    if group_mass(scores, declared, config) >= config.declared_threshold:
         return Verdict(declared)
     if config.on_mismatch == "keep":
         return Verdict(declared)
@@ -145,10 +150,10 @@ class LanguageJudge:
             scores = self.identifier.distribution(text)
             detected = self._detected(text, scores, want)
             verdict = lid_verdict(want, scores, detected, self.config)
-            mass = sum(scores.get(code, 0.0) for code in group_of(detected, self.config))
+            mass = group_mass(scores, detected, self.config)
             detail = None
             if verdict.reason:
-                p_declared = sum(scores.get(code, 0.0) for code in group_of(want, self.config))
+                p_declared = group_mass(scores, want, self.config)
                 detail = f"detected {detected} ({mass:.2f}), declared {want} ({p_declared:.2f})"
             judged.append(Identified(verdict.keep_as or want, detected, mass, verdict.reason, detail))
         return judged
