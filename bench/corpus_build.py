@@ -1,179 +1,209 @@
-"""Corpus build throughput and peak memory, against datatrove and the fastText + hashing kernel.
+"""Corpus build throughput on unique text and on a stated duplicate rate, against the fastText + hashing
+kernel and datatrove, with xlmforge's start-up and its time per stage reported on their own.
 
-All three read the same text (the shared NTREX data replicated with small edits to the target size)
-with the same number of worker processes, in the same run:
+Inputs (each stated in the output with its line count, size and duplicate rate):
+  unique  every distinct line of ../shared/data (NTREX, both sides of Tatoeba), normalized, shuffled
+  dup     the same lines plus exact copies of 30 % and near copies (one-word edits) of 10 % of them
+Contenders (bench/contenders.py), same process count, interleaved rounds, best time of each:
+  xlmforge build-corpus, the kernel (lid.176 + xxhash of every line), datatrove (reader -> lid.176
+  filter -> exact dedup -> writer).
+Start-up: xlmforge's time on a 100-line input (Beam pipeline construction, worker processes, model
+loading), and the kernel's pool start with the model loaded; "excluding start-up" subtracts it.
+Per stage: one more xlmforge run in a single process under cProfile, its time bucketed by stage module.
+Stage order: the dup input's ledger says how many segments language ID identified that exact or near
+dedup dropped afterwards (dedup runs after the gates so that a group keeps a copy that passes them),
+priced at the kernel's time per line.
 
-* xlmforge: `xlmforge build-corpus` (read, normalize, exact + near dedup, fastText language ID,
-  filters, write) on the multi-processing direct runner;
-* datatrove: reader -> fastText language filter -> exact dedup -> writer (bench/datatrove_peer.py);
-* kernel: fastText prediction + xxhash of every line and nothing else, in as many processes.
-
-Peak RSS is the largest sum over the whole process tree. xlmforge is also run on half the input to
-show how its memory depends on input size. Writes bench/results/corpus_build.json.
-
-Usage: python bench/corpus_build.py [--target-mb 100] [--workers 2] [--repeat 2]
+Writes bench/results/corpus_build.json.
+Usage: python bench/corpus_build.py [--workers 2] [--rounds 2] [--data-dir ../shared/data]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
-import multiprocessing
-import shutil
-import subprocess
+import pstats
 import sys
-import threading
-import time
 from pathlib import Path
-
-import psutil
-import xxhash
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.corpus_input import write_benchmark_input  # noqa: E402
-from xlmforge.pipelines.corpus.language_id import LanguageIdentifier  # noqa: E402
+from bench.contenders import Measured, datatrove, kernel, ledger_counts, xlmforge, xlmforge_command  # noqa: E402
+from bench.corpus_input import describe, with_duplicates, write_input  # noqa: E402
+from bench.data_quality import DATA_DIR, distinct_lines  # noqa: E402
 
-DATA = ROOT / ".." / "shared" / "data" / "ntrex"
 WORK = ROOT / "bench" / "work" / "corpus_build"
 RESULT = ROOT / "bench" / "results" / "corpus_build.json"
+INPUTS = {"unique": (0.0, 0.0), "dup": (0.3, 0.1)}  # name -> (exact, near) copies as a share of the lines
+STARTUP_LINES = 100
 
 
-def run_measured(command: list[str]) -> tuple[float, float]:
-    """Run a command; (wall seconds, peak RSS in MB of its whole process tree)."""
-    started = time.monotonic()
-    process = psutil.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.wait(0.1):
-            try:
-                tree = [process] + process.children(recursive=True)
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-            except psutil.Error:
-                pass
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, stderr = process.communicate()
-    done.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise RuntimeError(f"{command[:4]} failed:\n{stderr.decode()[-3000:]}")
-    return time.monotonic() - started, peak / 1e6
+def write_inputs(data_dir: Path, max_lines: int | None) -> dict[str, dict]:
+    lines = with_duplicates(distinct_lines(data_dir), 0, 0)[:max_lines]  # shuffled: files mix languages
+    inputs = {}
+    for name, (exact, near) in INPUTS.items():
+        planted = with_duplicates(lines, exact, near, seed=0)
+        text_dir, jsonl_dir = write_input(planted, WORK / name)
+        inputs[name] = {"text": text_dir, "jsonl": jsonl_dir, "planted": {"exact": exact, "near": near},
+                        "stats": describe(planted).to_dict()}  # fmt: skip
+    text_dir, _ = write_input(lines[:STARTUP_LINES], WORK / "startup", num_files=2)
+    inputs["startup"] = {"text": text_dir}
+    return inputs
 
 
-def xlmforge(text_files: list[Path], out: Path, workers: int) -> tuple[float, float]:
-    config = out.parent / f"{out.name}.yaml"
-    sources = [{"name": "bench", "path": str(text_files[0].parent / "*.txt"), "language": "detect"}]
-    config.write_text(json.dumps({"name": "bench", "sources": sources}))
-    shutil.rmtree(out, ignore_errors=True)
-    return run_measured(
-        [
-            sys.executable,
-            "-m",
-            "xlmforge.cli.main",
-            "build-corpus",
-            str(config),
-            str(out),
-            "--direct_running_mode=multi_processing",
-            f"--direct_num_workers={workers}",
-        ]
-    )
+def best(runs: list[Measured]) -> Measured:
+    fastest = min(runs, key=lambda m: m.seconds)
+    return Measured(fastest.seconds, max(m.peak_rss_mb for m in runs), fastest.startup_seconds)
 
 
-def datatrove(jsonl_dir: Path, work: Path, workers: int) -> tuple[float, float]:
-    shutil.rmtree(work, ignore_errors=True)
-    return run_measured([sys.executable, "bench/datatrove_peer.py", str(jsonl_dir), str(work), str(workers)])
+# Module (under xlmforge/pipelines/) -> stage, for the profile.
+STAGE_MODULES = {
+    "corpus/read.py": "read", "corpus/inputs.py": "read", "corpus/lines.py": "read",
+    "corpus/normalize.py": "normalize", "corpus/homoglyphs.py": "normalize",
+    "corpus/identical_dedup.py": "identical_dedup", "corpus/language_id.py": "language_id",
+    "corpus/confusable.py": "language_id", "corpus/filters.py": "filters", "corpus/junk.py": "filters",
+    "corpus/exact_dedup.py": "exact_dedup", "corpus/near_dedup.py": "near_dedup", "corpus/minhash.py": "near_dedup",
+    "corpus/write.py": "write",
+}  # fmt: skip
 
 
-def _kernel_file(path: Path) -> int:
-    identifier = _kernel_file.identifier
-    for line in path.read_text(encoding="utf-8").splitlines():
-        identifier.predict(line)
-        xxhash.xxh3_64_intdigest(line.encode())
-    return 0
+def _bucket(filename: str) -> str | None:
+    if "/xlmforge/pipelines/" in filename:
+        module = filename.split("/xlmforge/pipelines/")[1]
+        return STAGE_MODULES.get(module, "xlmforge plumbing (parts, ledger, spill, storage)")
+    if "/xlmforge/" in filename:
+        return "xlmforge plumbing (parts, ledger, spill, storage)"
+    if "fasttext" in filename:
+        return "language_id"
+    if "lingua" in filename:
+        return "language_id"
+    if "apache_beam" in filename:
+        return "Beam (runner, coders, shuffles)"
+    if "pyarrow" in filename:
+        return "Arrow"
+    if filename == "~":
+        return None  # a builtin: counted where it is called from
+    return "other Python"
 
 
-def _kernel_worker_init() -> None:
-    _kernel_file.identifier = LanguageIdentifier()
+def stage_profile(text_dir: Path) -> dict[str, float]:
+    """Seconds per stage of one in-process, single-worker build under cProfile (tottime, each builtin
+    charged to the module that called it most)."""
+    out = WORK / "profile-out"
+    command = xlmforge_command(text_dir, out, [])  # the in-memory direct runner: every stage in this process
+    from xlmforge.cli.main import app
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        app(args=command[3:], standalone_mode=False)  # the arguments after `python -m xlmforge.cli.main`
+    finally:
+        profiler.disable()
+    stats = pstats.Stats(profiler).stats  # (file, line, name) -> (cc, nc, tottime, cumtime, callers)
+    seconds: dict[str, float] = {}
+    for (filename, _, _), (_, _, tottime, _, callers) in stats.items():
+        bucket = _bucket(filename)
+        if bucket is None:
+            caller = max(callers.items(), key=lambda item: item[1][2], default=None)
+            bucket = (_bucket(caller[0][0]) if caller else None) or "other Python"
+        seconds[bucket] = seconds.get(bucket, 0.0) + tottime
+    return dict(sorted(seconds.items(), key=lambda item: -item[1]))
 
 
-def kernel(text_files: list[Path], workers: int) -> float:
-    """Seconds for fastText prediction + hashing of every line, in `workers` processes (model load excluded)."""
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_kernel_worker_init) as pool:
-        pool.map(_kernel_file, text_files[:workers])  # warm up: load the model in every worker
-        started = time.monotonic()
-        pool.map(_kernel_file, text_files, chunksize=1)
-        return time.monotonic() - started
+def stage_order_cost(counts: dict[str, dict[str, int]], seconds_per_line: float) -> dict:
+    """Language ID spent on segments that dedup dropped afterwards, and what identical_dedup saved it."""
+    identified = counts.get("language_id", {}).get("in", 0)
+    later_dropped = sum(n for stage in ("exact_dedup", "near_dedup") for outcome, n in counts.get(stage, {}).items()
+                        if outcome.startswith("dropped:"))  # fmt: skip
+    saved = sum(n for outcome, n in counts.get("identical_dedup", {}).items() if outcome.startswith("dropped:"))
+    return {"identified": identified, "identified_then_dropped_as_duplicates": later_dropped,
+            "not_identified_thanks_to_identical_dedup": saved,
+            "extra_cpu_seconds": round(later_dropped * seconds_per_line, 2)}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--target-mb", type=float, default=100.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=2, help="rounds of all four runs; the best time counts")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best time of each counts")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--no-profile", action="store_true", help="skip the per-stage profile")
+    parser.add_argument("--max-lines", type=int, help="a sample of the distinct lines (a quick check; not a benchmark)")
     args = parser.parse_args()
-    if not DATA.is_dir():
-        sys.exit(f"benchmark data not found at {DATA}")
+    if not (args.data_dir / "ntrex").is_dir():
+        sys.exit(f"benchmark data not found at {args.data_dir}")
+    inputs = write_inputs(args.data_dir, args.max_lines)
 
-    half_text, _, half_bytes = write_benchmark_input(DATA, WORK / "input-half", args.target_mb / 2)
-    text_files, jsonl_files, num_bytes = write_benchmark_input(DATA, WORK / "input", args.target_mb)
-    input_mb = num_bytes / 1e6
+    runs: dict[str, list[Measured]] = {}
+    for _ in range(args.rounds):  # interleaved, so that every contender sees the same load
+        runs.setdefault("startup", []).append(xlmforge(inputs["startup"]["text"], WORK / "startup-out", args.workers))
+        for name in INPUTS:
+            measured = {"xlmforge": xlmforge(inputs[name]["text"], WORK / f"{name}-out", args.workers),
+                        "kernel": kernel(inputs[name]["text"], args.workers),
+                        "datatrove": datatrove(inputs[name]["jsonl"], WORK / f"{name}-datatrove", args.workers)}
+            for contender, m in measured.items():
+                runs.setdefault(f"{name}/{contender}", []).append(m)
+    fastest = {key: best(measured) for key, measured in runs.items()}
+    startup = fastest["startup"].seconds
 
-    # Rounds interleave the contenders so that each sees the same load; the best time of each counts
-    # (this machine's speed varies from run to run), and the highest peak memory.
-    rounds = [
-        (
-            xlmforge(text_files, WORK / "xlmforge-out", args.workers),
-            xlmforge(half_text, WORK / "xlmforge-half-out", args.workers),
-            datatrove(jsonl_files[0].parent, WORK / "datatrove-work", args.workers),
-            (kernel(text_files, args.workers), 0.0),
-        )
-        for _ in range(args.repeat)
-    ]
-    (ours_s, ours_rss), (half_s, half_rss), (peer_s, peer_rss), (kernel_s, _) = (
-        (min(seconds for seconds, _ in runs), max(rss for _, rss in runs)) for runs in zip(*rounds)
-    )
-    ledger = json.loads((WORK / "xlmforge-out" / "ledger.json").read_text())
-    num_segments = sum(r["in"] for r in ledger["rows"] if r["stage"] == "read")
-
-    result = {
-        "input_mb": round(input_mb, 1),
-        "num_segments": num_segments,
-        "workers": args.workers,
-        "rounds": args.repeat,
-        "xlmforge_mb_s": round(input_mb / ours_s, 3),
-        "xlmforge_segments_s": round(num_segments / ours_s),
-        "datatrove_mb_s": round(input_mb / peer_s, 3),
-        "ratio_vs_datatrove": round(peer_s / ours_s, 2),
-        "kernel_mb_s": round(input_mb / kernel_s, 3),
-        "ratio_vs_kernel": round(kernel_s / ours_s, 2),
-        "peak_rss_mb": round(ours_rss),
-        "datatrove_peak_rss_mb": round(peer_rss),
-        "half_input_mb": round(half_bytes / 1e6, 1),
-        "half_input_peak_rss_mb": round(half_rss),
-        "half_input_xlmforge_mb_s": round(half_bytes / 1e6 / half_s, 3),
-    }
+    result = {"workers": args.workers, "rounds": args.rounds, "xlmforge_startup_seconds": round(startup, 2),
+              "inputs": {}}  # fmt: skip
+    for name in INPUTS:
+        stats = inputs[name]["stats"]
+        ours, core, peer = (fastest[f"{name}/{c}"] for c in ("xlmforge", "kernel", "datatrove"))
+        counts = ledger_counts(WORK / f"{name}-out")
+        kernel_work = core.seconds - core.startup_seconds
+        seconds_per_line = kernel_work * args.workers / stats["lines"]  # CPU seconds of LID + hash per line
+        result["inputs"][name] = {
+            "planted_copies": inputs[name]["planted"], **stats,
+            "seconds": {"xlmforge": round(ours.seconds, 2), "kernel": round(core.seconds, 2),
+                        "datatrove": round(peer.seconds, 2)},
+            "startup_seconds": {"xlmforge": round(startup, 2), "kernel": round(core.startup_seconds, 2)},
+            "mb_per_s": {"xlmforge": round(stats["megabytes"] / ours.seconds, 2),
+                         "kernel": round(stats["megabytes"] / core.seconds, 2),
+                         "datatrove": round(stats["megabytes"] / peer.seconds, 2)},
+            "peak_rss_mb": {"xlmforge": round(ours.peak_rss_mb), "datatrove": round(peer.peak_rss_mb)},
+            "of_kernel": round(core.seconds / ours.seconds, 3),
+            "of_kernel_excluding_startup": round(kernel_work / (ours.seconds - startup), 3),
+            "times_datatrove": round(peer.seconds / ours.seconds, 2),
+            "ledger": {stage: counts[stage] for stage in counts},
+            "stage_order": stage_order_cost(counts, seconds_per_line),
+            "all_seconds": {c: [round(m.seconds, 2) for m in runs[f"{name}/{c}"]]
+                            for c in ("xlmforge", "kernel", "datatrove")},
+        }  # fmt: skip
+    if not args.no_profile:
+        profile = stage_profile(inputs["unique"]["text"])
+        result["profile_unique_one_worker"] = {bucket: round(seconds, 2) for bucket, seconds in profile.items()}
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=2) + "\n")
-    rows = [
-        ("xlmforge build-corpus", ours_s, input_mb / ours_s, ours_rss),
-        (f"xlmforge, half input ({half_bytes / 1e6:.0f} MB)", half_s, half_bytes / 1e6 / half_s, half_rss),
-        ("datatrove reader->LID->exact dedup->writer", peer_s, input_mb / peer_s, peer_rss),
-        ("kernel: fastText + xxhash only", kernel_s, input_mb / kernel_s, float("nan")),
-    ]
-    print(f"\ninput: {input_mb:.1f} MB, {num_segments:,} lines, {args.workers} worker processes each, ", end="")
-    print(f"best of {args.repeat} interleaved rounds\n")
-    print(f"{'':46} {'seconds':>8} {'MB/s':>7} {'peak RSS MB':>12}")
-    for name, seconds, mb_s, rss in rows:
-        print(f"{name:46} {seconds:8.1f} {mb_s:7.2f} {rss:12.0f}")
-    ratios = f"xlmforge / datatrove: {result['ratio_vs_datatrove']:.2f}x"
-    print(f"\n{ratios}   xlmforge / kernel: {result['ratio_vs_kernel']:.2f}")
+    print_report(result)
     print(f"wrote {RESULT.relative_to(ROOT)}")
+
+
+def print_report(result: dict) -> None:
+    print(f"\n{result['workers']} worker processes each, best of {result['rounds']} interleaved rounds; "
+          f"xlmforge start-up (100-line input) {result['xlmforge_startup_seconds']:.1f} s")
+    for name, r in result["inputs"].items():
+        print(f"\ninput {name!r}: {r['lines']:,} lines, {r['megabytes']} MB, planted copies {r['planted_copies']}, "
+              f"duplicate comparison keys {r['key_duplicate_rate']:.1%}")
+        print(f"{'':12} {'seconds':>8} {'MB/s':>7} {'peak RSS MB':>12}")
+        for contender in ("xlmforge", "kernel", "datatrove"):
+            rss = r["peak_rss_mb"].get(contender, "")
+            print(f"{contender:12} {r['seconds'][contender]:8.1f} {r['mb_per_s'][contender]:7.2f} {rss:>12}")
+        order = r["stage_order"]
+        print(f"xlmforge / kernel {r['of_kernel']:.2f} (excluding start-up {r['of_kernel_excluding_startup']:.2f}); "
+              f"xlmforge / datatrove {r['times_datatrove']:.2f}x")
+        print(f"stage order: language ID identified {order['identified']:,} segments, "
+              f"{order['identified_then_dropped_as_duplicates']:,} of them dropped as duplicates afterwards "
+              f"(~{order['extra_cpu_seconds']} CPU s); identical_dedup spared it "
+              f"{order['not_identified_thanks_to_identical_dedup']:,}")
+    if "profile_unique_one_worker" in result:
+        profile = result["profile_unique_one_worker"]
+        total = sum(profile.values())
+        print(f"\nwhere the time goes (unique input, one process, cProfile, {total:.0f} s):")
+        for bucket, seconds in profile.items():
+            print(f"  {bucket:52} {seconds:7.1f} s {seconds / total:6.1%}")
 
 
 if __name__ == "__main__":

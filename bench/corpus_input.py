@@ -1,10 +1,24 @@
-"""Benchmark input for the corpus build: the shared NTREX text replicated with small perturbations."""
+"""Benchmark inputs for the corpus build: the distinct lines of the shared data, and copies planted at a
+stated rate.
+
+The base is every distinct line of ../shared/data (NTREX, both sides of Tatoeba), normalized as the
+build normalizes it, no line repeated. `with_duplicates` adds exact copies and near copies (one word
+replaced, inserted or deleted, or a number added) of random lines at given rates, so the duplicate
+rate of an input is a stated number rather than a side effect of how it was made to size.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
+
+import numpy as np
+
+from xlmforge.pipelines.common.comparison import key_hashes
+
+NUM_FILES = 16  # several files per worker, so the read stage is shared out
 
 
 def perturb(line: str, vocabulary: list[str], rng: random.Random) -> str:
@@ -25,34 +39,50 @@ def perturb(line: str, vocabulary: list[str], rng: random.Random) -> str:
     return " ".join(words)
 
 
-def write_benchmark_input(
-    ntrex_dir: Path, dest: Path, target_mb: float, seed: int = 0
-) -> tuple[list[Path], list[Path], int]:
-    """Plain-text and JSONL copies of the same lines (one file per language and round); returns
-    (text files, jsonl files, bytes of text). Round 0 is the original; later rounds edit half the lines."""
+def with_duplicates(lines: list[str], exact: float, near: float, seed: int = 0) -> list[str]:
+    """`lines` with exact copies of `exact` x len(lines) random lines and near copies of `near` x len(lines),
+    all in a seeded random order."""
     rng = random.Random(seed)
-    sources = {
-        p.stem: [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
-        for p in sorted(ntrex_dir.glob("*.txt"))
-    }
-    vocabularies = {lang: sorted({w for line in lines for w in line.split()}) for lang, lines in sources.items()}
-    (dest / "text").mkdir(parents=True, exist_ok=True)
-    (dest / "jsonl").mkdir(parents=True, exist_ok=True)
-    text_files, jsonl_files, num_bytes, round_ = [], [], 0, 0
-    while num_bytes < target_mb * 1e6:
-        for lang, lines in sources.items():
-            out = (
-                lines
-                if round_ == 0
-                else [perturb(line, vocabularies[lang], rng) if rng.random() < 0.5 else line for line in lines]
-            )
-            text = "\n".join(out) + "\n"
-            text_files.append(dest / "text" / f"{lang}-{round_:03d}.txt")
-            text_files[-1].write_text(text, encoding="utf-8")
-            jsonl_files.append(dest / "jsonl" / f"{lang}-{round_:03d}.jsonl")
-            jsonl_files[-1].write_text(
-                "".join(json.dumps({"text": line}, ensure_ascii=False) + "\n" for line in out), encoding="utf-8"
-            )
-            num_bytes += len(text.encode())
-        round_ += 1
-    return text_files, jsonl_files, num_bytes
+    vocabulary = sorted({word for line in lines for word in line.split()})
+    copies = [rng.choice(lines) for _ in range(round(exact * len(lines)))]
+    copies += [perturb(rng.choice(lines), vocabulary, rng) for _ in range(round(near * len(lines)))]
+    out = lines + copies
+    rng.shuffle(out)
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class InputStats:
+    """What an input holds, as the benchmark states it."""
+
+    lines: int
+    megabytes: float
+    distinct_keys: int  # distinct comparison keys (up to case, punctuation and spacing)
+    key_duplicate_rate: float  # share of lines whose comparison key an earlier line already had
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def describe(lines: list[str]) -> InputStats:
+    distinct = len(np.unique(key_hashes(lines)))
+    size = sum(len(line.encode()) + 1 for line in lines)
+    return InputStats(len(lines), round(size / 1e6, 2), distinct, round(1 - distinct / len(lines), 4))
+
+
+def write_input(lines: list[str], dest: Path, num_files: int = NUM_FILES) -> tuple[Path, Path]:
+    """The lines as `num_files` plain-text files (for xlmforge and the kernel) and the same lines as
+    JSONL files (for datatrove); returns the two directories."""
+    text_dir, jsonl_dir = dest / "text", dest / "jsonl"
+    for directory in (text_dir, jsonl_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+        for old in directory.iterdir():
+            old.unlink()
+    per_file = -(-len(lines) // num_files)
+    for i in range(num_files):
+        chunk = lines[i * per_file:(i + 1) * per_file]
+        # One segment per line: a blank line would end a document, so there is none.
+        (text_dir / f"part-{i:03d}.txt").write_text("".join(f"{line}\n" for line in chunk), encoding="utf-8")
+        (jsonl_dir / f"part-{i:03d}.jsonl").write_text(
+            "".join(json.dumps({"text": line}, ensure_ascii=False) + "\n" for line in chunk), encoding="utf-8")
+    return text_dir, jsonl_dir

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 import pyarrow as pa
 import sentencepiece as spm
 
-from bench.corpus_build import run_measured
+from bench.contenders import run_measured
 from bench.corpus_input import perturb
 from xlmforge.pipelines.common.parts import BATCH_ROWS, ArrowFileWriter, read_batches
 from xlmforge.pipelines.common.rows import segment_id

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sentencepiece as spm
 import torch
 
 from tests.training.xlm_corpus import sentences
 from tests.training.xlm_runs import tiny_run
+from xlmforge.schemas.shards import EOS_ID
 from xlmforge.training.config import ModelConfig
 from xlmforge.training.evaluate import (
     nearest_neighbour_accuracy,
     parallel_sentences,
     retrieval_accuracy,
     retrieval_from_checkpoint,
+    sentence_embeddings_by_layer,
 )
 from xlmforge.training.loop import train
 from xlmforge.training.model import XLM
@@ -45,6 +48,19 @@ def test_identical_inputs_retrieve_perfectly(corpus: Path) -> None:
     english = parallel_sentences(str(corpus), split="test")["de"][1]
     scores = retrieval_accuracy(model, {"de": (english, english)}, ["de", "en", "fr"], layer=1)
     assert (scores["de"].to_pivot, scores["de"].from_pivot, scores["de"].num_pairs) == (1.0, 1.0, 18)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_every_layer_from_one_pass_equals_encoding_to_that_layer(corpus: Path, causal: bool) -> None:
+    torch.manual_seed(0)
+    model = XLM(ModelConfig(preset="tiny", vocab_size=128, num_langs=3)).eval()
+    sentences_de = parallel_sentences(str(corpus), split="test")["de"][0][:5]
+    by_layer = sentence_embeddings_by_layer(model, sentences_de, 0, [0, 1, 2], batch_size=2, causal=causal)
+    for layer in (0, 1, 2):
+        for i, ids in enumerate(sentences_de):
+            tokens = torch.tensor([[EOS_ID, *ids.tolist(), EOS_ID]])
+            hidden = model.encode(tokens, torch.zeros_like(tokens), causal=causal, num_layers=layer)
+            torch.testing.assert_close(by_layer[layer][i], hidden[0].mean(0))
 
 
 def test_retrieval_from_a_checkpoint(corpus: Path, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import math
 import posixpath
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -69,22 +70,44 @@ class RetrievalScore:
 
 
 @torch.no_grad()
-def sentence_embeddings(model: XLM, sentences: list[np.ndarray], lang_id: int, layer: int | None,
-                        batch_size: int = 64) -> torch.Tensor:
-    """(N, D) mean over the tokens of `</s> sentence </s>` of the hidden states after `layer` blocks."""
+def sentence_embeddings_by_layer(model: XLM, sentences: list[np.ndarray], lang_id: int, layers: Sequence[int],
+                                 batch_size: int = 64, causal: bool = False) -> dict[int, torch.Tensor]:
+    """layer -> (N, D) mean over the tokens of `</s> sentence </s>` of the hidden states after that many
+    blocks (0: the embeddings), all from one forward pass (`causal`: with a CLM model's attention)."""
     model.eval()
     device = next(model.parameters()).device
-    pooled = []
-    for start in range(0, len(sentences), batch_size):
-        chunk = sentences[start:start + batch_size]
-        tokens = torch.full((len(chunk), max(len(s) for s in chunk) + 2), PAD_ID, dtype=torch.long)
-        for i, sentence in enumerate(chunk):
-            tokens[i, : len(sentence) + 2] = torch.tensor([EOS_ID, *sentence.tolist(), EOS_ID])
-        tokens = tokens.to(device)
-        mask = tokens != PAD_ID
-        hidden = model.encode(tokens, torch.full_like(tokens, lang_id), padding_mask=mask, num_layers=layer)
-        pooled.append(hidden.sum(1) / mask.sum(1, keepdim=True))  # padding positions are zero
-    return torch.cat(pooled).float().cpu()
+    hidden: dict[int, torch.Tensor] = {}
+    modules = {layer: model.emb_dropout if layer == 0 else model.blocks[layer - 1] for layer in layers}
+    hooks = [module.register_forward_hook(lambda _module, _args, out, layer=layer: hidden.__setitem__(layer, out))
+             for layer, module in modules.items()]  # fmt: skip
+    pooled: dict[int, list[torch.Tensor]] = {layer: [] for layer in layers}
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))  # batches of similar lengths pad little
+    try:
+        for start in range(0, len(sentences), batch_size):
+            chunk = [sentences[i] for i in order[start:start + batch_size]]
+            tokens = torch.full((len(chunk), max(len(s) for s in chunk) + 2), PAD_ID, dtype=torch.long)
+            for i, sentence in enumerate(chunk):
+                tokens[i, : len(sentence) + 2] = torch.tensor([EOS_ID, *sentence.tolist(), EOS_ID])
+            tokens = tokens.to(device)
+            mask = tokens != PAD_ID
+            model.encode(tokens, torch.full_like(tokens, lang_id), padding_mask=mask, causal=causal,
+                         num_layers=max(layers))
+            keep = mask[..., None].to(hidden[layers[0]].dtype)
+            for layer in layers:
+                pooled[layer].append((hidden[layer] * keep).sum(1) / mask.sum(1, keepdim=True))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    unsorted = torch.empty(len(order), dtype=torch.long)
+    unsorted[torch.tensor(order)] = torch.arange(len(order))
+    return {layer: torch.cat(chunks).float().cpu()[unsorted] for layer, chunks in pooled.items()}
+
+
+def sentence_embeddings(model: XLM, sentences: list[np.ndarray], lang_id: int, layer: int | None,
+                        batch_size: int = 64, causal: bool = False) -> torch.Tensor:
+    """(N, D) mean over the tokens of `</s> sentence </s>` of the hidden states after `layer` blocks (None: all)."""
+    layer = len(model.blocks) if layer is None else layer
+    return sentence_embeddings_by_layer(model, sentences, lang_id, [layer], batch_size, causal)[layer]
 
 
 def nearest_neighbour_accuracy(queries: torch.Tensor, keys: torch.Tensor) -> float:
@@ -99,12 +122,13 @@ def retrieval_accuracy(
     languages: list[str],
     layer: int | None = None,
     pivot: str = "en",
+    causal: bool = False,
 ) -> dict[str, RetrievalScore]:
     """Accuracy X->pivot and pivot->X per language; pairs[x] = (x sentences, aligned pivot sentences)."""
     scores = {}
     for lang, (sentences, pivot_sentences) in sorted(pairs.items()):
-        x = sentence_embeddings(model, sentences, languages.index(lang), layer)
-        y = sentence_embeddings(model, pivot_sentences, languages.index(pivot), layer)
+        x = sentence_embeddings(model, sentences, languages.index(lang), layer, causal=causal)
+        y = sentence_embeddings(model, pivot_sentences, languages.index(pivot), layer, causal=causal)
         scores[lang] = RetrievalScore(lang, len(sentences), nearest_neighbour_accuracy(x, y),
                                       nearest_neighbour_accuracy(y, x))
     return scores
