@@ -49,11 +49,12 @@ def sentences(lang: str) -> list[str]:
     return [f"{s} {v} {o}." for s, v, o in itertools.product(subjects, verbs, objects)]
 
 
-def train_sentencepiece(vocab_size: int = 160, model_type: str = "unigram") -> bytes:
-    """A SentencePiece model over all languages with the project's fixed special-token ids."""
+def train_sentencepiece(vocab_size: int = 160, model_type: str = "unigram",
+                        languages: tuple[str, ...] = tuple(PHRASES)) -> bytes:
+    """A SentencePiece model over `languages` (default: all) with the project's fixed special-token ids."""
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter([s for lang in PHRASES for s in sentences(lang)]), model_writer=model,
+        sentence_iterator=iter([s for lang in languages for s in sentences(lang)]), model_writer=model,
         vocab_size=vocab_size, model_type=model_type, character_coverage=1.0, hard_vocab_limit=False,
         pad_id=SPECIAL_TOKENS["<pad>"], bos_id=SPECIAL_TOKENS["<s>"], eos_id=SPECIAL_TOKENS["</s>"],
         unk_id=SPECIAL_TOKENS["<unk>"], user_defined_symbols=["<mask>"], minloglevel=2)
@@ -169,3 +170,17 @@ def write_tiny_corpus(out_dir: Path) -> Path:
                 "de-en": [(d, e) for d, e in zip(cut("de", a, b, 1), cut("en", a, b, 1), strict=True)]}
         for split, (a, b, n) in {"train": (0, 180, 2), "valid": (180, 198, 1), "test": (198, 216, 1)}.items()}
     return write_shards(out_dir, mono, pairs, vocab_model, sp.get_piece_size())
+
+
+def write_mono_corpus(out_dir: Path, languages: tuple[str, ...], vocab_model: bytes) -> Path:
+    """Monolingual shards of `languages` encoded with `vocab_model`: 180 train sentences each (2 shards),
+    36 valid (every sixth: new combinations of phrases seen in training); a language's shards are the
+    same whichever other languages are there."""
+    sp = spm.SentencePieceProcessor(model_proto=vocab_model)
+    mono: dict[str, dict[str, list[list[np.ndarray]]]] = {"train": {}, "valid": {}}
+    for lang in languages:
+        rows = [np.array(ids) for ids in sp.encode(sentences(lang))]
+        train = [row for i, row in enumerate(rows) if i % 6 != 5]
+        mono["train"][lang] = [train[0:90], train[90:180]]
+        mono["valid"][lang] = [rows[5::6]]
+    return write_shards(out_dir, mono, {}, vocab_model, sp.get_piece_size())

@@ -69,20 +69,23 @@ def train(
     node_rank: int = typer.Option(0, min=0, help="This machine's rank, 0 to nnodes - 1."),
     rdzv_endpoint: str = typer.Option(None, help="host:port of node 0, the same on every machine (nnodes > 1)."),
     time_limit: float = typer.Option(None, min=0.1, help="Stop after this many minutes; keep the newest checkpoint."),
+    init_from: str = typer.Option(None, help="Start from this checkpoint's weights (an earlier run's, e.g. before "
+                                  "languages were added with --vocab keep); overrides train.init_from."),
 ) -> None:
     """Pretrain an XLM model on a shard manifest (torchrun on GPUs, one process on CPU).
 
     One process per GPU, or one CPU process when there is none; resumes from the newest checkpoint
-    in the run directory. `objectives.mlm_steps: auto` in the run config trains every language (MLM)
-    and pair (TLM) of the manifest. On several machines, run it on each with the same
-    --nnodes and --rdzv-endpoint and its own --node-rank.
+    in the run directory, or else starts from --init-from's weights (language embeddings matched by code,
+    new languages at the mean of the old ones; a fresh optimizer and schedule). `objectives.mlm_steps:
+    auto` in the run config trains every language (MLM) and pair (TLM) of the manifest. On several
+    machines, run it on each with the same --nnodes and --rdzv-endpoint and its own --node-rank.
     """
     from xlmforge.flows.pretrain import LaunchOptions, pretrain
 
     with flow_run():
         launch = LaunchOptions(nproc_per_node=nproc_per_node, nnodes=nnodes, node_rank=node_rank,
                                rdzv_endpoint=rdzv_endpoint)  # fmt: skip
-        result = pretrain(str(run_config), manifest, out_dir, max_steps, launch, time_limit)
+        result = pretrain(str(run_config), manifest, out_dir, max_steps, launch, time_limit, init_from)
     out.print(f"checkpoint: {result.checkpoint} (step {result.step}); run config {result.config_path}")
 
 
@@ -178,20 +181,25 @@ def run(
     max_steps: int = typer.Option(None, min=1, help="Overrides train.max_steps."),
     time_limit: float = typer.Option(None, min=0.1, help="Stop training after this many minutes."),
     pivot: str = typer.Option("eng", help="Language the retrieval evaluation pairs against."),
+    continue_training: bool = typer.Option(False, help="With --vocab keep: when the manifest changed (languages "
+                                           "added), start the new run from the previous run's newest checkpoint."),
 ) -> None:
     """Everything on your data: corpus, shards, pretraining, evaluation and export.
 
     The end-to-end flow; every step is cached by content, so a rerun does only what changed.
     """
     with flow_run():
-        _end_to_end(config, out_dir, run_config, shards, vocab.value, list(ctx.args), max_steps, time_limit, pivot)
+        _end_to_end(config, out_dir, run_config, shards, vocab.value, list(ctx.args), max_steps, time_limit, pivot,
+                    continue_training)  # fmt: skip
 
 
-def _end_to_end(config, out_dir, run_config, shards, vocab, pipeline_args, max_steps, time_limit, pivot) -> None:
+def _end_to_end(config, out_dir, run_config, shards, vocab, pipeline_args, max_steps, time_limit, pivot,
+                continue_training=False) -> None:
     from xlmforge.flows.end_to_end import end_to_end
 
     result = end_to_end(str(config), out_dir, str(run_config), str(shards) if shards else None, vocab, pipeline_args,
-                        max_steps=max_steps, time_limit_minutes=time_limit, pivot=pivot)  # fmt: skip
+                        max_steps=max_steps, time_limit_minutes=time_limit, pivot=pivot,
+                        continue_training=continue_training)  # fmt: skip
     _print_summary(out_dir, [
         ("corpus", f"{result.corpus.out_dir}/corpus"), ("manifest", result.corpus.manifest),
         ("sampling chart", result.corpus.manifest.replace("manifest.json", "sampling.png")),

@@ -25,6 +25,7 @@ from xlmforge.core import storage
 from xlmforge.core.config import ConfigError, read_config_file
 from xlmforge.flows import artifacts
 from xlmforge.flows.caching import StageOutput, digest, key_from_spec, run_cached, training_code
+from xlmforge.flows.model import checkpoint_digest
 from xlmforge.pipelines.shards.manifest import read_manifest
 from xlmforge.schemas.manifest import ShardManifest
 from xlmforge.training.checkpoint import list_checkpoints
@@ -98,11 +99,13 @@ def launch_command(config_path: str, launch: LaunchOptions, num_gpus: int) -> li
     return command + loop
 
 
-def resolve_run_config(path: str, manifest: str | None, out_dir: str | None, max_steps: int | None) -> RunConfig:
+def resolve_run_config(path: str, manifest: str | None, out_dir: str | None, max_steps: int | None,
+                       init_from: str | None = None) -> RunConfig:
     """The run config file with the flow's overrides, validated; `mlm_steps: auto` filled from the manifest."""
     data = read_config_file(path)
+    train = {"out_dir": out_dir, "max_steps": max_steps, "init_from": init_from}
     overrides = {"data": {"manifest": manifest} if manifest else {},
-                 "train": ({"out_dir": out_dir} if out_dir else {}) | ({"max_steps": max_steps} if max_steps else {})}
+                 "train": {name: value for name, value in train.items() if value}}
     for name, values in overrides.items():
         section = data.get(name) or {}
         if values and isinstance(section, dict):  # anything else is left for validation to name
@@ -185,17 +188,23 @@ def pretrain(
     max_steps: Annotated[int, Field(ge=1)] | None = None,
     launch: LaunchOptions = LaunchOptions(),
     time_limit_minutes: Annotated[float, Field(gt=0)] | None = None,
+    init_from: str | None = None,
 ) -> TrainingRun:
     """Pretrain an XLM model: one process per GPU (torchrun), or one CPU process; resumes from the
-    newest checkpoint in the run directory. `manifest`, `out_dir` and `max_steps` override the run config."""
+    newest checkpoint in the run directory, or else starts from the weights of `init_from` (a checkpoint
+    of an earlier run, e.g. before languages were added with vocab_policy=keep). `manifest`, `out_dir`,
+    `max_steps` and `init_from` override the run config."""
     logger = get_run_logger()
-    manifest, out_dir = (storage.absolute(p) if p else p for p in (manifest, out_dir))
-    config = resolve_run_config(run_config, manifest, out_dir, max_steps)
+    manifest, out_dir, init_from = (storage.absolute(p) if p else p for p in (manifest, out_dir, init_from))
+    config = resolve_run_config(run_config, manifest, out_dir, max_steps, init_from)
     # Every shard listed, of the listed size, the vocabulary the one listed: before any process starts.
     # (Each shard's sha256 is checked as it is read.)
     read_manifest(config.data.manifest, check_hashes=False)
     run_dir = storage.absolute(config.train.out_dir)
-    config = config.replace(train=config.train.replace(out_dir=run_dir))
+    start = storage.absolute(config.train.init_from) if config.train.init_from else None
+    if start and not storage.exists(start):  # before any process starts
+        raise FileNotFoundError(f"train.init_from: checkpoint not found: {start}")
+    config = config.replace(train=config.train.replace(out_dir=run_dir, init_from=start))
     config_path = storage.join(run_dir, "run.yaml")
     storage.write_bytes(config_path, yaml.safe_dump(config.to_dict(), sort_keys=False).encode())
     num_gpus = gpu_count()
@@ -203,6 +212,8 @@ def pretrain(
     logger.info("%s; run config %s", f"{num_gpus} GPU(s)" if num_gpus else "no GPU: training on CPU", config_path)
     identity = config.to_dict()
     identity["data"]["manifest"] = storage.file_digest(config.data.manifest)
+    if config.train.init_from:  # by content, like the manifest
+        identity["train"]["init_from"] = checkpoint_digest(config.train.init_from)
     world = (launch.nproc_per_node or max(num_gpus, 1)) * launch.nnodes
     code = training_code()
     spec = PretrainSpec(key=digest(identity, world, code, run_dir), config_path=config_path,

@@ -173,6 +173,10 @@ class TrainConfig(Section):
     checkpoint_every: NonNegative = 500
     keep_checkpoints: Positive = 3
     resume: bool = True  # continue from the newest complete checkpoint in out_dir
+    # A checkpoint (path or URL) of an earlier run whose weights this run starts from: a warm start, e.g. after
+    # languages were added with vocab_policy=keep (see training/warm_start.py). Optimizer, schedule, loader and
+    # step start afresh. Only when out_dir has no checkpoint yet: once this run has saved one, it resumes from that.
+    init_from: Annotated[str, Field(min_length=1)] | None = None
     tensorboard: bool = True
 
 

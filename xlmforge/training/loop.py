@@ -31,6 +31,7 @@ from xlmforge.training.model import XLM
 from xlmforge.training.objectives import objective_loss, token_weights_from_counts
 from xlmforge.training.optim import LRSchedule, build_optimizer
 from xlmforge.training.plan import DataPlan, build_plan, load_manifest, log_sampling_table
+from xlmforge.training.warm_start import check_compatible, read_init_checkpoint, warm_start
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class Trainer:
         self.manifest, base_url = load_manifest(cfg.data.manifest)
         self.plan = build_plan(self.manifest, base_url, cfg.data, cfg.objectives)
         self.model_cfg = resolve_model_config(cfg.model, self.manifest, self.plan)
+        self.vocab_url = posixpath.join(base_url, self.manifest.vocab.path)
         self.vocab_model = read_vocab_model(self.manifest, base_url)
         torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
         self.model = XLM(self.model_cfg).to(ctx.device)
@@ -132,6 +134,14 @@ class Trainer:
         torch.set_rng_state(mine["torch_rng"])
         if mine["cuda_rng"] is not None and self.ctx.device.type == "cuda":
             torch.cuda.set_rng_state(mine["cuda_rng"], self.ctx.device)
+
+    def warm_start(self, path: str) -> None:
+        """Start from the weights of an earlier run's checkpoint (train.init_from); the rest stays fresh."""
+        tree = read_init_checkpoint(path)
+        check_compatible(tree, path, self.model_cfg, self.manifest.vocab.sha256, self.vocab_url)
+        warm_start(self.model, tree, list(self.plan.languages))
+        if self.ctx.is_main:
+            log.info("warm start from %s (step %d, languages %s)", path, tree["step"], list(tree["languages"]))
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         # bf16 on CUDA only: on CPU it is ~250x slower than fp32
@@ -272,7 +282,8 @@ def _tensorboard(out_dir: str) -> Any:
 
 
 def train(config: RunConfig | str | Path) -> TrainResult:
-    """Train (or resume from the newest complete checkpoint in train.out_dir) as configured."""
+    """Train as configured: resume from the newest complete checkpoint in train.out_dir, or else start
+    from the weights of train.init_from, or else from a random initialisation."""
     cfg = config if isinstance(config, RunConfig) else load_run_config(config)
     ctx = distributed.setup(cfg.train.device)
     try:
@@ -283,6 +294,8 @@ def train(config: RunConfig | str | Path) -> TrainResult:
             trainer.load_state_dict(tree)
             if ctx.is_main:
                 log.info("resumed from %s (step %d)", path, trainer.step)
+        elif cfg.train.init_from:
+            trainer.warm_start(cfg.train.init_from)
         return trainer.run()
     finally:
         distributed.teardown(ctx)
@@ -295,7 +308,11 @@ def main(argv: list[str] | None = None) -> None:
     is_main = int(os.environ.get("RANK", "0")) == 0
     logging.basicConfig(level=logging.INFO if is_main else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    result = train(args.config)
+    try:
+        result = train(args.config)
+    except (ValueError, FileNotFoundError) as err:  # a user's mistake (ConfigError is a ValueError): one message
+        log.error("%s", err)
+        raise SystemExit(2) from None
     if is_main:
         log.info("done: step %d, checkpoint %s, valid %s", result.step, result.checkpoint, result.valid_perplexity)
 
