@@ -29,15 +29,13 @@ import sys
 import time
 from pathlib import Path
 
-import xxhash
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.alignment_data import DATA_DIR, read_ntrex, read_tatoeba  # noqa: E402
 from bench.junk_data import JUNK_KINDS, Vocabulary  # noqa: E402
-from xlmforge.core.languages import languages  # noqa: E402
 from xlmforge.pipelines.corpus.config import FilterConfig, LanguageIdConfig, NormalizeConfig  # noqa: E402
+from xlmforge.pipelines.corpus.confusable_training import held_out, tatoeba_label  # noqa: E402 (the trainer's split)
 from xlmforge.pipelines.corpus.filters import FILTERS, quality_verdicts  # noqa: E402
 from xlmforge.pipelines.corpus.language_id import UNDETERMINED, LanguageJudge, is_verifiable  # noqa: E402
 from xlmforge.pipelines.corpus.normalize import normalize_text  # noqa: E402
@@ -45,13 +43,6 @@ from xlmforge.pipelines.corpus.normalize import normalize_text  # noqa: E402
 RESULT = ROOT / "bench" / "results" / "data_quality.json"
 JUNK_FILTERS = ("bare_links", "encoded_blob", "config_or_log_line", "code", "key_value_or_table")
 JUNK_LANGS = ("deu", "fra", "rus", "ara", "hin", "zho", "jpn", "tha", "swa", "vie")
-
-
-def tatoeba_label(label: str, file_lang: str) -> str:
-    """The project's code for a Tatoeba label ("srp_Cyrl" -> srp); a variety the project does not list
-    (cmn, pes, zsm, swh, arq, ...) counts as the file's language."""
-    code = label.split("_")[0]
-    return code if code in languages() else file_lang
 
 
 def normalized(texts: list[str]) -> list[str]:
@@ -77,11 +68,6 @@ def tatoeba_gold(lang: str, data_dir: Path) -> list[tuple[str, str]]:
     rows = read_tatoeba(lang, data_dir)
     texts = normalized([text for _, text, _ in rows])
     return [(tatoeba_label(label, lang), text) for (label, _, _), text in zip(rows, texts) if text]
-
-
-def held_out(text: str) -> bool:
-    """The half of Tatoeba no threshold or choice was tuned on."""
-    return xxhash.xxh64_intdigest(text.encode()) % 2 == 1
 
 
 def declared_keep(judge: LanguageJudge, texts: list[str], lang: str, config: LanguageIdConfig) -> dict:

@@ -2,16 +2,16 @@
 
 lid.176 names the group right (Bosnian/Croatian/Serbian, Malay/Indonesian, Bokmål/Nynorsk/Danish)
 but picks the member little better than chance on short text. Inside each group a multinomial naive
-Bayes over words and their space-padded character 1-4-grams picks the member. Its weights are package data (`confusable_weights.json.gz`, built by
-`python -m xlmforge.pipelines.corpus.confusable_training`, which documents the training text): for
-each member but the group's first, log p(feature | member) - log p(feature | first member) over a
-pruned vocabulary. A group member without training text (hbs) is not a candidate: text lid.176
-calls hbs is given to bos, hrv or srp. A group without trained weights (zho/yue/wuu, see
+Bayes over words and their space-padded character 1-4-grams picks the member. Its weights are package
+data (`confusable_weights.json.gz`, built by `python -m xlmforge.pipelines.corpus.confusable_training`,
+which documents the training text): for each member but the group's first, log p(feature | member)
+- log p(feature | first member). A group member without training text (hbs) is not a candidate: text
+lid.176 calls hbs is given to bos, hrv or srp. A group without weights (zho/yue/wuu, see
 confusable_training.py) is left to lid.176.
 
-The weights are derived from NTREX-128 (CC BY-SA 4.0), the tuning half of the Tatoeba-Challenge
-test sets (CC BY 2.0 FR) and Django's translation catalogs (BSD-3-Clause), and are distributed under
-CC BY-SA 4.0, the most restrictive of the three.
+The weights are derived from NTREX-128 (CC BY-SA 4.0), the tuning half of the Tatoeba-Challenge test
+sets (CC BY 2.0 FR) and Django's translation catalogs (BSD-3-Clause), and are distributed under
+CC BY-SA 4.0 with attribution to all three.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from itertools import repeat
 WEIGHTS_FILE = "confusable_weights.json.gz"
 # The sha256 of the shipped weights file: tests/pipelines/corpus/test_confusable.py checks the file
 # against it and checks that rebuilding from ../shared/data gives the same bytes.
-WEIGHTS_SHA256 = "7123938c6f064da0e16e8ca4589f9b7b2479926e02354cd52774374af211dca4"
+WEIGHTS_SHA256 = "e78a6a1f6120568998d9986e4a0948d1b9c8ea39b4b57faedd2150ef7545e5ae"
 MAX_CHARS = 300  # the opening of a line decides; longer lines only cost more
 NGRAM_ORDERS = (1, 2, 3, 4)
 _WORD = re.compile(r"[^\W\d_]+")  # runs of letters: digits and punctuation say nothing of the member
