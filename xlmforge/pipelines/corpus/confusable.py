@@ -67,9 +67,10 @@ class GroupDiscriminator:
         # Weights are log ratios to `reference`, whose own score is 0: the argmax over any subset of
         # the trained members is the argmax of their likelihoods.
         self.members = members
-        self._weights = [weights[m] for m in members if m != reference]
-        self._word_scores: list[dict[str, float]] = [{} for _ in self._weights]
         self._reference = reference if reference in members else None
+        self._scored = [m for m in members if m != reference]  # the members with weights
+        self._weights = [weights[m] for m in self._scored]
+        self._word_scores: list[dict[str, float]] = [{} for _ in self._scored]
 
     def _memoize(self, new_words: set[str]) -> None:
         if len(self._word_scores[0]) + len(new_words) > self.MAX_MEMOIZED_WORDS:
@@ -86,8 +87,7 @@ class GroupDiscriminator:
         new_words = {word for word in line_words if word not in self._word_scores[0]}
         if new_words:
             self._memoize(new_words)
-        others = [m for m in self.members if m != self._reference]
-        scores = {m: sum(map(s.__getitem__, line_words)) for m, s in zip(others, self._word_scores)}
+        scores = {m: sum(map(s.__getitem__, line_words)) for m, s in zip(self._scored, self._word_scores)}
         if not any(scores.values()):
             return None
         if self._reference is not None:
