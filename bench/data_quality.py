@@ -8,7 +8,8 @@
    share of sentences whose detected language is the gold label, lid.176 alone against lid.176 with
    the second opinion in confusable groups.
 3. Cost: the language-ID stage's time over every distinct line of the shared data, detecting
-   (the mode that asks the second opinion) with and without it, interleaved rounds.
+   (the mode that asks the second opinion) with and without it, interleaved rounds; and the second
+   opinion alone over the lines routed to it.
 4. Junk: lines of each junk kind (bench/junk_data.py) planted among real sentences of several
    languages; the share the new filters reject (by the kind's own filter, by any of them, by the
    whole filters stage, and by language ID declared as the planted-in language), and the share of
@@ -29,15 +30,14 @@ import sys
 import time
 from pathlib import Path
 
-import xxhash
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.alignment_data import DATA_DIR, read_ntrex, read_tatoeba  # noqa: E402
 from bench.junk_data import JUNK_KINDS, Vocabulary  # noqa: E402
-from xlmforge.core.languages import languages  # noqa: E402
 from xlmforge.pipelines.corpus.config import FilterConfig, LanguageIdConfig, NormalizeConfig  # noqa: E402
+from xlmforge.pipelines.corpus.confusable import ConfusableResolver  # noqa: E402
+from xlmforge.pipelines.corpus.confusable_training import held_out, tatoeba_label  # noqa: E402 (the trainer's split)
 from xlmforge.pipelines.corpus.filters import FILTERS, quality_verdicts  # noqa: E402
 from xlmforge.pipelines.corpus.language_id import UNDETERMINED, LanguageJudge, is_verifiable  # noqa: E402
 from xlmforge.pipelines.corpus.normalize import normalize_text  # noqa: E402
@@ -45,13 +45,6 @@ from xlmforge.pipelines.corpus.normalize import normalize_text  # noqa: E402
 RESULT = ROOT / "bench" / "results" / "data_quality.json"
 JUNK_FILTERS = ("bare_links", "encoded_blob", "config_or_log_line", "code", "key_value_or_table")
 JUNK_LANGS = ("deu", "fra", "rus", "ara", "hin", "zho", "jpn", "tha", "swa", "vie")
-
-
-def tatoeba_label(label: str, file_lang: str) -> str:
-    """The project's code for a Tatoeba label ("srp_Cyrl" -> srp); a variety the project does not list
-    (cmn, pes, zsm, swh, arq, ...) counts as the file's language."""
-    code = label.split("_")[0]
-    return code if code in languages() else file_lang
 
 
 def normalized(texts: list[str]) -> list[str]:
@@ -77,11 +70,6 @@ def tatoeba_gold(lang: str, data_dir: Path) -> list[tuple[str, str]]:
     rows = read_tatoeba(lang, data_dir)
     texts = normalized([text for _, text, _ in rows])
     return [(tatoeba_label(label, lang), text) for (label, _, _), text in zip(rows, texts) if text]
-
-
-def held_out(text: str) -> bool:
-    """The half of Tatoeba no threshold or choice was tuned on."""
-    return xxhash.xxh64_intdigest(text.encode()) % 2 == 1
 
 
 def declared_keep(judge: LanguageJudge, texts: list[str], lang: str, config: LanguageIdConfig) -> dict:
@@ -146,19 +134,34 @@ def language_id_cost(texts: list[str], rounds: int) -> dict:
             judge.judge(texts, undeclared)
             seconds[name].append(time.process_time() - started)
     resolver = judges["lid176+second_opinion"].resolver
-    routed = sum(resolver.covers(j.lid_lang) for j in judges["lid176"].judge(texts, undeclared))
+    routed = [(text, j.lid_lang) for text, j in zip(texts, judges["lid176"].judge(texts, undeclared))
+              if resolver.covers(j.lid_lang)]  # fmt: skip
     best = {name: min(times) for name, times in seconds.items()}
     # CPU time of this process (the machine is shared), and each round runs both back to back: their
     # ratio within a round cancels the machine's drift.
     ratios = [with_ / without for without, with_ in zip(seconds["lid176"], seconds["lid176+second_opinion"])]
     return {
         "lines": len(texts),
-        "routed_to_second_opinion": round(routed / len(texts), 4),
+        "routed_to_second_opinion": round(len(routed) / len(texts), 4),
         "seconds": {name: [round(t, 2) for t in times] for name, times in seconds.items()},
         "us_per_line_best": {name: round(1e6 * t / len(texts), 1) for name, t in best.items()},
         "added_per_round": [round(r - 1, 4) for r in ratios],
         "added": round(statistics.median(ratios) - 1, 4),
+        "second_opinion_alone_us_per_routed_line": second_opinion_cost(routed),
     }
+
+
+def second_opinion_cost(routed: list[tuple[str, str]]) -> dict:
+    """The second opinion alone over the routed lines, twice: the first pass starts with an empty word
+    memo (as the first round above does; the later rounds reuse it)."""
+    resolver = ConfusableResolver(LanguageIdConfig().confusable)
+    passes = {}
+    for name in ("first_pass", "second_pass"):
+        started = time.process_time()
+        for text, code in routed:
+            resolver.resolve(text, code)
+        passes[name] = round(1e6 * (time.process_time() - started) / max(1, len(routed)), 1)
+    return passes
 
 
 def _first_reasons(texts: list[str], lang: str, config: FilterConfig) -> list[str | None]:
@@ -264,7 +267,8 @@ def print_report(result: dict) -> None:
     routed = cost["routed_to_second_opinion"]
     print(f"\n3. Language ID cost over {cost['lines']:,} distinct lines ({routed:.1%} routed): "
           f"{cost['us_per_line_best']} us/line (best round); the second opinion adds {cost['added']:.1%} "
-          f"(median of rounds {cost['added_per_round']})")  # fmt: skip
+          f"(median of rounds {cost['added_per_round']}); alone, "
+          f"{cost['second_opinion_alone_us_per_routed_line']} us per routed line")  # fmt: skip
     junk = result["planted_junk"]
     print(f"\n4. Planted junk ({junk['per_kind']} lines per kind in each of {', '.join(junk['languages'])}): recall")
     print(f"{'kind':<20}{'own filter':>11}{'junk filters':>13}{'filters':>9}{'+lang ID':>10}")

@@ -5,7 +5,6 @@ import pytest
 
 from xlmforge.core.languages import by_lid_label, language, languages
 from xlmforge.pipelines.corpus.config import LanguageIdConfig, NormalizeConfig
-from xlmforge.pipelines.corpus.confusable import ConfusableResolver
 from xlmforge.pipelines.corpus.language_id import (
     LanguageIdentifier,
     LanguageJudge,
@@ -88,15 +87,6 @@ def test_unverified_languages_can_be_rejected_instead():
     config = LanguageIdConfig(on_unverified="reject")
     assert lid_verdict("zul", {"swa": 0.9}, "swa", config) == Verdict(None, "lid_unverifiable")
     assert lid_verdict("deu", {"deu": 0.9}, "deu", config) == Verdict("deu")
-
-
-def test_second_opinion_decides_inside_a_confusable_group():
-    resolver = ConfusableResolver(LanguageIdConfig().confusable)
-    assert not resolver.covers("deu") and not resolver.covers("yue")  # lingua has no Cantonese
-    # lid.176 calls both of these Danish or Bokmål at random; lingua's models tell them apart
-    assert resolver.resolve("Jeg vet ikke hva jeg skal gjøre nå, men jeg må finne ut av det.", "dan") == "nob"
-    assert resolver.resolve("Jeg ved ikke, hvad jeg skal gøre nu, men jeg må finde ud af det.", "nob") == "dan"
-    assert resolver.resolve("Saya tidak tahu apa yang harus saya lakukan sekarang.", "msa") == "ind"
 
 
 def test_system_configuration_declared_as_german_is_rejected():

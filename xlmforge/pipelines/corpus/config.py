@@ -184,7 +184,8 @@ class LanguageIdConfig(Section):
         ("nob", "nno", "dan"),
         ("zho", "yue", "wuu"),
     )
-    second_opinion: bool = True  # lingua, restricted to the group, decides inside a confusable group
+    # A naive Bayes trained on the group's members (confusable.py) decides inside a confusable group
+    second_opinion: bool = True
     # Languages lid.176 has a label for but misses most clean text of (on NTREX news it gives Yoruba
     # < 0.05 on 88 % of lines, Swahili on 14 %): like the languages it has no label for, a declaration
     # of them cannot be checked and is kept, with lid.176's guess in lid_lang (or, with
