@@ -77,8 +77,6 @@ def _bucket(filename: str) -> str | None:
         return "xlmforge plumbing (parts, ledger, spill, storage)"
     if "fasttext" in filename:
         return "language_id"
-    if "lingua" in filename:
-        return "language_id"
     if "apache_beam" in filename:
         return "Beam (runner, coders, shuffles)"
     if "pyarrow" in filename:
