@@ -33,6 +33,12 @@ class Measured:
     startup_seconds: float = 0.0  # the part of `seconds` that does not depend on the input
 
 
+def best(runs: list[Measured]) -> Measured:
+    """The fastest of repeated runs (the least disturbed by the shared machine), with the highest peak RSS."""
+    fastest = min(runs, key=lambda m: m.seconds)
+    return Measured(fastest.seconds, max(m.peak_rss_mb for m in runs), fastest.startup_seconds)
+
+
 def run_measured(command: list[str]) -> tuple[float, float]:
     """Run a command; (wall seconds, peak RSS in MB of its whole process tree)."""
     started = time.monotonic()
@@ -102,17 +108,23 @@ def _kernel_file(path: Path) -> int:
     return 0
 
 
-def _kernel_worker_init() -> None:
+def _kernel_worker_init(ready) -> None:
     _kernel_file.identifier = LanguageIdentifier()
+    _kernel_ready.barrier = ready
+
+
+def _kernel_ready(_: int) -> None:
+    _kernel_ready.barrier.wait()  # a worker blocked here leaves the next warm-up task to another one
 
 
 def kernel(text_dir: Path, workers: int) -> Measured:
     """fastText prediction + hashing of every line in `workers` processes; start-up is the pool with the
     model loaded in every worker."""
     files = sorted(text_dir.glob("*.txt"))
+    context = multiprocessing.get_context("fork")
     started = time.monotonic()
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_kernel_worker_init) as pool:
-        pool.map(int, range(workers))  # returns once every worker has loaded the model
+    with context.Pool(workers, initializer=_kernel_worker_init, initargs=(context.Barrier(workers),)) as pool:
+        pool.map(_kernel_ready, range(workers), chunksize=1)  # returns once every worker has loaded the model
         startup = time.monotonic() - started
         pool.map(_kernel_file, files, chunksize=1)
     return Measured(time.monotonic() - started, 0.0, startup)

@@ -30,14 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.contenders import Measured, datatrove, kernel, ledger_counts, xlmforge, xlmforge_command  # noqa: E402
-from bench.corpus_input import describe, with_duplicates, write_input  # noqa: E402
+from bench.contenders import Measured, best, datatrove, kernel, ledger_counts, xlmforge, xlmforge_command  # noqa: E402
+from bench.corpus_input import describe, with_duplicates, write_input, write_startup_input  # noqa: E402
 from bench.data_quality import DATA_DIR, distinct_lines  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "corpus_build"
 RESULT = ROOT / "bench" / "results" / "corpus_build.json"
 INPUTS = {"unique": (0.0, 0.0), "dup": (0.3, 0.1)}  # name -> (exact, near) copies as a share of the lines
-STARTUP_LINES = 100
 
 
 def write_inputs(data_dir: Path, max_lines: int | None) -> dict[str, dict]:
@@ -48,16 +47,11 @@ def write_inputs(data_dir: Path, max_lines: int | None) -> dict[str, dict]:
         text_dir, jsonl_dir = write_input(planted, WORK / name)
         inputs[name] = {"text": text_dir, "jsonl": jsonl_dir, "planted": {"exact": exact, "near": near},
                         "stats": describe(planted).to_dict()}  # fmt: skip
-    text_dir, _ = write_input(lines[:STARTUP_LINES], WORK / "startup", num_files=2)
-    inputs["startup"] = {"text": text_dir}
+    inputs["startup"] = {"text": write_startup_input(lines, WORK / "startup")}
     return inputs
 
 
-def best(runs: list[Measured]) -> Measured:
-    fastest = min(runs, key=lambda m: m.seconds)
-    return Measured(fastest.seconds, max(m.peak_rss_mb for m in runs), fastest.startup_seconds)
-
-
+PLUMBING = "xlmforge plumbing (parts, ledger, spill, storage)"
 # Module (under xlmforge/pipelines/) -> stage, for the profile.
 STAGE_MODULES = {
     "corpus/read.py": "read", "corpus/inputs.py": "read", "corpus/lines.py": "read",
@@ -72,9 +66,9 @@ STAGE_MODULES = {
 def _bucket(filename: str) -> str | None:
     if "/xlmforge/pipelines/" in filename:
         module = filename.split("/xlmforge/pipelines/")[1]
-        return STAGE_MODULES.get(module, "xlmforge plumbing (parts, ledger, spill, storage)")
+        return STAGE_MODULES.get(module, PLUMBING)
     if "/xlmforge/" in filename:
-        return "xlmforge plumbing (parts, ledger, spill, storage)"
+        return PLUMBING
     if "fasttext" in filename:
         return "language_id"
     if "apache_beam" in filename:

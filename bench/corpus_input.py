@@ -19,6 +19,7 @@ import numpy as np
 from xlmforge.pipelines.common.comparison import key_hashes
 
 NUM_FILES = 16  # several files per worker, so the read stage is shared out
+STARTUP_LINES = 100  # an input this small measures what a build costs before it reads anything
 
 
 def perturb(line: str, vocabulary: list[str], rng: random.Random) -> str:
@@ -86,3 +87,8 @@ def write_input(lines: list[str], dest: Path, num_files: int = NUM_FILES) -> tup
         (jsonl_dir / f"part-{i:03d}.jsonl").write_text(
             "".join(json.dumps({"text": line}, ensure_ascii=False) + "\n" for line in chunk), encoding="utf-8")
     return text_dir, jsonl_dir
+
+
+def write_startup_input(lines: list[str], dest: Path) -> Path:
+    """The first `STARTUP_LINES` lines as two text files; returns their directory."""
+    return write_input(lines[:STARTUP_LINES], dest, num_files=2)[0]

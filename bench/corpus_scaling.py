@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.contenders import Measured, xlmforge  # noqa: E402
-from bench.corpus_input import describe, with_duplicates, write_input  # noqa: E402
+from bench.contenders import Measured, best, xlmforge  # noqa: E402
+from bench.corpus_input import describe, with_duplicates, write_input, write_startup_input  # noqa: E402
 from bench.data_quality import DATA_DIR, distinct_lines  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "corpus_scaling"
@@ -67,7 +67,7 @@ def main() -> None:
     for tenths in SIZES:
         planted = with_duplicates(lines[: len(lines) * tenths // 10], EXACT, NEAR, seed=tenths)
         inputs[tenths] = (write_input(planted, WORK / f"{tenths}x")[0], describe(planted).to_dict())
-    startup_dir, _ = write_input(lines[:100], WORK / "startup", num_files=2)
+    startup_dir = write_startup_input(lines, WORK / "startup")
 
     runs: dict[str, list[Measured]] = {}
     for _ in range(args.rounds):
@@ -75,12 +75,11 @@ def main() -> None:
         for tenths, (text_dir, _) in inputs.items():
             runs.setdefault(f"{tenths}x", []).append(xlmforge(text_dir, WORK / "out", 2))
         runs.setdefault("10x-1worker", []).append(xlmforge(inputs[10][0], WORK / "out", 1))
-    fastest = {key: min(m.seconds for m in measured) for key, measured in runs.items()}
-    peak = {key: max(m.peak_rss_mb for m in measured) for key, measured in runs.items()}
-    startup = fastest["startup"]
+    fastest = {key: best(measured) for key, measured in runs.items()}
+    startup = fastest["startup"].seconds
 
-    sizes = [{"scale": tenths, **stats, "seconds": round(fastest[f"{tenths}x"], 2),
-              "peak_rss_mb": round(peak[f"{tenths}x"]),
+    sizes = [{"scale": tenths, **stats, "seconds": round(fastest[f"{tenths}x"].seconds, 2),
+              "peak_rss_mb": round(fastest[f"{tenths}x"].peak_rss_mb),
               "all_seconds": [round(m.seconds, 2) for m in runs[f"{tenths}x"]]}
              for tenths, (_, stats) in inputs.items()]  # fmt: skip
     first, last = sizes[0], sizes[-1]
@@ -93,9 +92,9 @@ def main() -> None:
         "of_linear": round(growth / size_ratio, 3),
         "time_growth_including_startup": round(last["seconds"] / first["seconds"], 2),
         "peak_rss_growth": round(last["peak_rss_mb"] / first["peak_rss_mb"], 2),
-        "one_worker_seconds": round(fastest["10x-1worker"], 2),
-        "speedup_1_to_2_workers": round(fastest["10x-1worker"] / last["seconds"], 2),
-        "speedup_1_to_2_workers_excluding_startup": round((fastest["10x-1worker"] - startup)
+        "one_worker_seconds": round(fastest["10x-1worker"].seconds, 2),
+        "speedup_1_to_2_workers": round(fastest["10x-1worker"].seconds / last["seconds"], 2),
+        "speedup_1_to_2_workers_excluding_startup": round((fastest["10x-1worker"].seconds - startup)
                                                           / (last["seconds"] - startup), 2),
     }  # fmt: skip
     RESULT.parent.mkdir(parents=True, exist_ok=True)

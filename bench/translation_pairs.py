@@ -42,9 +42,13 @@ SIMILAR_LENGTHS = 3  # a length negative is one of this many lines closest in le
 COLUMNS = ("text", "text_pair", "label", "lang")
 
 
+def read_lines(path: Path) -> list[str]:
+    """The lines of a text file with their whitespace collapsed (no tabs or runs of spaces in a TSV field)."""
+    return [" ".join(line.split()) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
 def read_ntrex(data_dir: Path, lang: str) -> list[str]:
-    lines = (data_dir / "ntrex" / f"{lang}.txt").read_text(encoding="utf-8").splitlines()
-    return [" ".join(line.split()) for line in lines]  # no tabs or runs of spaces in a TSV field
+    return read_lines(data_dir / "ntrex" / f"{lang}.txt")
 
 
 def hard_negative(i: int, lines: range, other: list[str], rng: random.Random) -> int:

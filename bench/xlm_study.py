@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.alignment_data import read_tatoeba  # noqa: E402
 from bench.data_quality import normalized  # noqa: E402
-from bench.translation_pairs import DATA_DIR, PIVOT, read_ntrex  # noqa: E402
+from bench.translation_pairs import DATA_DIR, PIVOT, read_lines, read_ntrex  # noqa: E402
 from xlmforge.training.checkpoint import list_checkpoints, load_model  # noqa: E402
 from xlmforge.training.config import FinetuneConfig, RunConfig  # noqa: E402
 from xlmforge.training.evaluate import nearest_neighbour_accuracy, sentence_embeddings_by_layer  # noqa: E402
@@ -103,12 +103,12 @@ def write_inputs(work: Path, data_dir: Path) -> Path:
     inputs.mkdir(parents=True, exist_ok=True)
     pool = set(read_ntrex(data_dir, PIVOT)[TRAIN_END:])  # no held-out English line may come in through Tatoeba
     langs = sorted(p.stem for p in (work / "ntrex-train").glob("*.txt"))
-    english = _lines(work / "ntrex-train" / f"{PIVOT}.txt")
+    english = read_lines(work / "ntrex-train" / f"{PIVOT}.txt")
     sources = [{"name": f"ntrex-{lang}", "path": f"ntrex-train/{lang}.txt", "language": lang} for lang in langs]
     for lang in langs:
         if lang == PIVOT:
             continue
-        pairs = zip(english, _lines(work / "ntrex-train" / f"{lang}.txt"), strict=True)
+        pairs = zip(english, read_lines(work / "ntrex-train" / f"{lang}.txt"), strict=True)
         _write_pairs(inputs / f"ntrex-eng-{lang}.tsv", pairs)
         sources.append({"name": f"ntrex-eng-{lang}", "kind": "bitext", "path": f"input/ntrex-eng-{lang}.tsv",
                         "languages": [PIVOT, lang]})  # fmt: skip
@@ -127,10 +127,6 @@ def write_inputs(work: Path, data_dir: Path) -> Path:
     corpus = work / "corpus.yaml"
     corpus.write_text(yaml.safe_dump({"name": "xlm-study", "sources": sources}, sort_keys=False))
     return corpus
-
-
-def _lines(path: Path) -> list[str]:
-    return [" ".join(line.split()) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def _write_pairs(path: Path, pairs) -> None:
