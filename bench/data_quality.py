@@ -115,12 +115,31 @@ def detection_accuracy(data_dir: Path) -> dict:
     return {"split": "xxh64(text) % 2 == 1", "per_language": per_language, "macro": macro}
 
 
-def distinct_lines(data_dir: Path) -> list[str]:
-    lines = {line for lang in ntrex_languages(data_dir) for line in ntrex(lang, data_dir)}
+def distinct_lines_by_language(data_dir: Path) -> dict[str, list[str]]:
+    """Every distinct normalized line of the shared data once, under its language: NTREX lines in file
+    order, then the non-English side of Tatoeba under its gold label and the English side under eng. A
+    line found under several languages (a name, a number) stays under the first."""
+    by_lang: dict[str, list[str]] = collections.defaultdict(list)
+    seen: set[str] = set()
+
+    def add(lang: str, line: str) -> None:
+        if line and line not in seen:
+            seen.add(line)
+            by_lang[lang].append(line)
+
+    for lang in ntrex_languages(data_dir):
+        for line in ntrex(lang, data_dir):
+            add(lang, line)
     for lang in tatoeba_languages(data_dir):
-        rows = read_tatoeba(lang, data_dir)
-        lines.update(normalized([text for _, text, _ in rows] + [eng for _, _, eng in rows]))
-    return sorted(line for line in lines if line)
+        for gold, text in tatoeba_gold(lang, data_dir):
+            add(gold, text)
+        for line in normalized([eng for _, _, eng in read_tatoeba(lang, data_dir)]):
+            add("eng", line)
+    return dict(sorted(by_lang.items()))
+
+
+def distinct_lines(data_dir: Path) -> list[str]:
+    return sorted(line for lines in distinct_lines_by_language(data_dir).values() for line in lines)
 
 
 def language_id_cost(texts: list[str], rounds: int) -> dict:

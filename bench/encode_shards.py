@@ -1,174 +1,135 @@
-"""Shard build throughput and peak memory: encode + write against SentencePiece encoding alone.
+"""Shard build throughput on unique text: encode + write against SentencePiece encoding alone.
 
-The input is a corpus build directory written directly (segments of all 33 NTREX languages, replicated
-with small edits to the target size). `build_shards` runs on it in a child process on the in-memory
-direct runner (one core), at the target size and at a quarter of it; the parent samples the child's
-peak RSS. Its encode + write pass (split, decontaminate, encode, write Arrow + WebDataset shards) is
-compared with `SentencePieceProcessor.encode` alone on the same texts, one thread, same batches. The
-machine is shared: the full-size build runs twice and SentencePiece three times, and the fastest run
-(the least disturbed) counts. Writes bench/results/encode_shards.json.
+Input: every distinct line of ../shared/data (NTREX, both sides of Tatoeba), each once, under its
+language (bench/data_quality.distinct_lines_by_language), written directly as a corpus build directory
+(bench/shard_input.py); the output states its lines, MB, languages and duplicate rates.
+Contenders (bench/shard_contenders.py), interleaved rounds, the best time of each (contenders.best):
+  xlmforge build_shards in a child process on the in-memory direct runner (one core), its peak RSS
+  sampled; SentencePiece `encode` alone on the same texts, same batches, same model, one thread.
+The ratio compares the build's encode + write pass (split, decontaminate, encode, write Arrow +
+WebDataset shards) with SentencePiece alone on the same MB. Vocabulary training is the build's own
+phase; start-up is the whole build of a 10-lines-per-language input with the vocabulary kept (nothing
+to train), of which its encode + write pass is the part the ratio "excluding start-up" subtracts.
 
-Usage: python bench/encode_shards.py [--target-mb 40]
+Writes bench/results/encode_shards.json.
+Usage: python bench/encode_shards.py [--rounds 2] [--data-dir ../shared/data]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
-import shutil
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import pyarrow as pa
-import sentencepiece as spm
+from bench.contenders import Measured, best  # noqa: E402
+from bench.data_quality import DATA_DIR, distinct_lines_by_language  # noqa: E402
+from bench.shard_contenders import (  # noqa: E402
+    ShardBuild,
+    best_build,
+    config_for,
+    segment_texts,
+    sentencepiece_alone,
+    xlmforge,
+)
+from bench.shard_input import describe_corpus, write_corpus  # noqa: E402
+from xlmforge.pipelines.shards.layout import ShardsLayout  # noqa: E402
 
-from bench.contenders import run_measured
-from bench.corpus_input import perturb
-from xlmforge.pipelines.common.parts import BATCH_ROWS, ArrowFileWriter, read_batches
-from xlmforge.pipelines.common.rows import segment_id
-from xlmforge.pipelines.shards.config import ShardsConfig
-from xlmforge.schemas.records import SEGMENT_SCHEMA
-
-DATA = ROOT / ".." / "shared" / "data" / "ntrex"
 WORK = ROOT / "bench" / "work" / "encode_shards"
 RESULT = ROOT / "bench" / "results" / "encode_shards.json"
-CONFIG = ShardsConfig(
-    vocab={"size": 16000, "num_sample_sentences": 100_000},  # the same sample at every input size
-    splits={"valid_size": 200, "test_size": 200},
-    shards={"target_bytes": "8MB"},
-)
-DOC_LINES = 20
-
-
-def write_corpus(dest: Path, target_mb: float, seed: int = 0) -> tuple[int, int]:
-    """A corpus build directory of about `target_mb` of text; returns (segments, text bytes)."""
-    rng = random.Random(seed)
-    sources = {
-        p.stem: [s for s in p.read_text(encoding="utf-8").splitlines() if s.strip()] for p in sorted(DATA.glob("*.txt"))
-    }
-    vocabularies = {lang: sorted({w for line in lines for w in line.split()}) for lang, lines in sources.items()}
-    shutil.rmtree(dest, ignore_errors=True)
-    counts, num_bytes, round_ = dict.fromkeys(sources, 0), 0, 0
-    while num_bytes < target_mb * 1e6:
-        for lang, lines in sources.items():
-            texts = lines if round_ == 0 else [perturb(line, vocabularies[lang], rng) for line in lines]
-            rows = [
-                {
-                    "segment_id": segment_id("bench", f"{lang}-{round_}-{i // DOC_LINES}", i % DOC_LINES),
-                    "source": "bench",
-                    "doc_id": f"{lang}-{round_}-{i // DOC_LINES}",
-                    "position": i % DOC_LINES,
-                    "lang": lang,
-                    "text": text,
-                }
-                for i, text in enumerate(texts)
-            ]
-            path = dest / "segments" / f"lang={lang}" / f"round-{round_:03d}.arrow"
-            with ArrowFileWriter(str(path), SEGMENT_SCHEMA) as writer:
-                for start in range(0, len(rows), BATCH_ROWS):
-                    writer.write(pa.RecordBatch.from_pylist(rows[start : start + BATCH_ROWS], schema=SEGMENT_SCHEMA))
-            counts[lang] += len(rows)
-            num_bytes += sum(len(t.encode()) for t in texts)
-        round_ += 1
-    (dest / "corpus.json").write_text(json.dumps({"kind": "xlmforge.corpus", "segments_by_lang": counts}))
-    return sum(counts.values()), num_bytes
-
-
-def child(corpus: str, out: str, result: str) -> None:
-    """Run the build (in the child process) and write its timings."""
-    from xlmforge.pipelines.jobs.shards import build_shards
-
-    built = build_shards([corpus], out, CONFIG, overwrite=True)
-    num_tokens = sum(s.num_tokens for s in built.manifest.shards if s.format == "arrow")
-    Path(result).write_text(json.dumps({"seconds_by_phase": built.seconds_by_phase, "num_tokens": num_tokens}))
-
-
-def sentencepiece_alone(corpus: Path, model: Path, repeats: int) -> tuple[float, int]:
-    """Seconds (fastest of `repeats`) and tokens of encoding every segment with SentencePiece alone."""
-    processor = spm.SentencePieceProcessor(model_file=str(model))
-    batches = [b.column("text").to_pylist() for f in sorted(corpus.rglob("*.arrow")) for b in read_batches(str(f))]
-    runs = []
-    for _ in range(repeats):
-        started = time.monotonic()
-        num_tokens = sum(len(ids) for texts in batches for ids in processor.encode(texts, num_threads=1))
-        runs.append(time.monotonic() - started)
-    return min(runs), num_tokens
-
-
-def measure(target_mb: float, name: str, repeats: int) -> dict:
-    """The fastest of `repeats` builds of a corpus of about `target_mb`, with the highest peak RSS."""
-    corpus, out, result = WORK / f"corpus-{name}", WORK / f"shards-{name}", WORK / f"result-{name}.json"
-    num_segments, num_bytes = write_corpus(corpus, target_mb)
-    command = [sys.executable, __file__, "--child", str(corpus), str(out), str(result)]
-    runs = []
-    for _ in range(repeats):
-        wall, peak_rss = run_measured(command)
-        runs.append(
-            (json.loads(result.read_text())["seconds_by_phase"]["encode_write"], wall, peak_rss, result.read_text())
-        )
-    _, wall, _, text = min(runs)
-    peak_rss = max(run[2] for run in runs)
-    measured = json.loads(text)
-    encode_write = measured["seconds_by_phase"]["encode_write"]
-    return {
-        "input_mb": round(num_bytes / 1e6, 1),
-        "num_segments": num_segments,
-        "num_tokens": measured["num_tokens"],
-        "build_seconds": round(wall, 1),
-        "seconds_by_phase": {k: round(v, 2) for k, v in measured["seconds_by_phase"].items()},
-        "encode_write_tokens_s": round(measured["num_tokens"] / encode_write),
-        "encode_write_mb_s": round(num_bytes / 1e6 / encode_write, 2),
-        "peak_rss_mb": round(peak_rss),
-    }
+STARTUP_LINES_PER_LANG = 10
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--target-mb", type=float, default=40.0)
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best time of each counts")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     args = parser.parse_args()
-    if args.child:
-        return child(*args.child)
-    if not DATA.is_dir():
-        sys.exit(f"benchmark data not found at {DATA}")
-    quarter = measure(args.target_mb / 4, "quarter", repeats=1)
-    full = measure(args.target_mb, "full", repeats=2)
-    model = WORK / "shards-full" / "vocab" / "spm.model"
-    spm_seconds, spm_tokens = sentencepiece_alone(WORK / "corpus-full", model, repeats=3)
-    spm_tokens_s = spm_tokens / spm_seconds
+    if not (args.data_dir / "ntrex").is_dir():
+        sys.exit(f"benchmark data not found at {args.data_dir}")
+    lines = distinct_lines_by_language(args.data_dir)
+    startup_lines = {lang: lang_lines[:STARTUP_LINES_PER_LANG] for lang, lang_lines in lines.items()}
+    WORK.mkdir(parents=True, exist_ok=True)
+    corpus, startup_corpus = write_corpus(lines, WORK / "unique"), write_corpus(startup_lines, WORK / "startup")
+    stats = describe_corpus(lines)
+    batches = segment_texts(corpus)
+    out = WORK / "unique-out"
+    model = Path(ShardsLayout(str(out)).vocab_model)
+
+    builds: list[ShardBuild] = []
+    startups: list[ShardBuild] = []
+    alone: list[Measured] = []
+    for _ in range(args.rounds):  # in turn, so that every contender sees the same load
+        builds.append(xlmforge(corpus, out, config_for(lines)))
+        alone_run, spm_tokens = sentencepiece_alone(batches, model)
+        alone.append(alone_run)
+        startups.append(xlmforge(startup_corpus, WORK / "startup-out", config_for(startup_lines, model)))
+    build, spm_best, startup = best_build(builds), best(alone), best_build(startups)
+
+    megabytes = stats["megabytes"]
+    encode_write = build.seconds_by_phase["encode_write"]
+    fixed = startup.seconds_by_phase["encode_write"]
+    spm_mb_s = megabytes / spm_best.seconds
     result = {
-        "config": CONFIG.model_dump(mode="json"),
+        "input": {"name": "unique", **stats},
+        "config": config_for(lines).model_dump(mode="json"),
         "runner": "FnApiRunner in-memory (one process, one core); SentencePiece 1 thread",
-        "full": full,
-        "quarter": quarter,
-        "sentencepiece_alone_tokens_s": round(spm_tokens_s),
-        "sentencepiece_alone_mb_s": round(full["input_mb"] / spm_seconds, 2),
+        "rounds": args.rounds,
+        "xlmforge": {
+            "build_seconds": round(build.measured.seconds, 2),
+            "seconds_by_phase": {phase: round(s, 2) for phase, s in build.seconds_by_phase.items()},
+            "num_tokens": build.num_tokens,
+            "encode_write_mb_s": round(megabytes / encode_write, 2),
+            "encode_write_tokens_s": round(build.num_tokens / encode_write),
+            "peak_rss_mb": round(build.measured.peak_rss_mb),
+            "all_build_seconds": [round(b.measured.seconds, 2) for b in builds],
+            "all_encode_write_seconds": [round(b.seconds_by_phase["encode_write"], 2) for b in builds],
+        },
+        "sentencepiece_alone": {
+            "seconds": round(spm_best.seconds, 2),
+            "mb_s": round(spm_mb_s, 2),
+            "num_tokens": spm_tokens,
+            "tokens_s": round(spm_tokens / spm_best.seconds),
+            "all_seconds": [round(m.seconds, 2) for m in alone],
+        },
         # Same input text for both: the ratio of their MB/s (tokens/s would also count the records the
         # build drops as decontaminated, which it never encodes).
-        "ratio_encode_write_vs_sentencepiece": round(full["encode_write_mb_s"] / (full["input_mb"] / spm_seconds), 2),
-        "peak_rss_ratio_full_vs_quarter": round(full["peak_rss_mb"] / quarter["peak_rss_mb"], 2),
+        "ratio_encode_write_vs_sentencepiece": round(megabytes / encode_write / spm_mb_s, 3),
+        "ratio_excluding_startup": round(megabytes / (encode_write - fixed) / spm_mb_s, 3),
+        "vocab_training_seconds": round(build.seconds_by_phase["vocab"], 2),
+        "startup": {
+            "input_lines": sum(len(v) for v in startup_lines.values()),
+            "build_seconds": round(startup.measured.seconds, 2),
+            "encode_write_seconds": round(fixed, 2),
+            "peak_rss_mb": round(startup.measured.peak_rss_mb),
+        },
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\n{'':38} {'input MB':>9} {'segments':>10} {'tokens/s':>10} {'MB/s':>6} {'peak RSS MB':>12}")
-    for label, run in (("encode+write, full input", full), ("encode+write, quarter input", quarter)):
-        print(
-            f"{label:38} {run['input_mb']:9.1f} {run['num_segments']:10,} {run['encode_write_tokens_s']:10,}"
-            f" {run['encode_write_mb_s']:6.2f} {run['peak_rss_mb']:12,}"
-        )
-    print(
-        f"{'SentencePiece encode alone, full':38} {full['input_mb']:9.1f} {'':10} {round(spm_tokens_s):10,} "
-        f"{result['sentencepiece_alone_mb_s']:6.2f}"
-    )
-    print(f"\nencode+write / SentencePiece alone: {result['ratio_encode_write_vs_sentencepiece']:.2f}")
-    print(f"peak RSS full / quarter input: {result['peak_rss_ratio_full_vs_quarter']:.2f}")
-    print(f"phases (s), full: {full['seconds_by_phase']}")
+    print_report(result)
     print(f"wrote {RESULT.relative_to(ROOT)}")
+
+
+def print_report(result: dict) -> None:
+    s, ours, alone = result["input"], result["xlmforge"], result["sentencepiece_alone"]
+    print(f"\ninput 'unique': {s['lines']:,} lines, {s['megabytes']} MB, {s['num_languages']} languages; exact "
+          f"duplicates {s['exact_duplicate_rate']:.1%}, duplicate comparison keys {s['key_duplicate_rate']:.1%}")
+    print(f"best of {result['rounds']} interleaved rounds; {result['runner']}")
+    print(f"\n{'':44} {'seconds':>8} {'MB/s':>6} {'tokens/s':>10} {'peak RSS MB':>12}")
+    print(f"{'xlmforge encode + write pass':44} {ours['seconds_by_phase']['encode_write']:8.2f} "
+          f"{ours['encode_write_mb_s']:6.2f} {ours['encode_write_tokens_s']:10,} {ours['peak_rss_mb']:12,}")
+    print(f"{'SentencePiece encode alone, same texts':44} {alone['seconds']:8.2f} {alone['mb_s']:6.2f} "
+          f"{alone['tokens_s']:10,}")
+    print(f"\nencode + write / SentencePiece alone: {result['ratio_encode_write_vs_sentencepiece']:.2f} "
+          f"(excluding the pass's start-up: {result['ratio_excluding_startup']:.2f})")
+    print(f"vocabulary training: {result['vocab_training_seconds']:.1f} s")
+    start = result["startup"]
+    print(f"start-up: {start['build_seconds']:.1f} s for the whole build of {start['input_lines']} lines with the "
+          f"vocabulary kept, of which the encode + write pass {start['encode_write_seconds']:.2f} s")
+    print(f"whole build {ours['build_seconds']:.1f} s; phases (s): {ours['seconds_by_phase']}")
 
 
 if __name__ == "__main__":
