@@ -100,6 +100,7 @@ def main() -> None:
         "ratio_encode_write_vs_sentencepiece": round(megabytes / encode_write / spm_mb_s, 3),
         "ratio_excluding_startup": round(megabytes / (encode_write - fixed) / spm_mb_s, 3),
         "vocab_training_seconds": round(build.seconds_by_phase["vocab"], 2),
+        "vocab_sample_sentences": build.num_vocab_sentences,
         "startup": {
             "input_lines": sum(len(v) for v in startup_lines.values()),
             "build_seconds": round(startup.measured.seconds, 2),
@@ -125,7 +126,8 @@ def print_report(result: dict) -> None:
           f"{alone['tokens_s']:10,}")
     print(f"\nencode + write / SentencePiece alone: {result['ratio_encode_write_vs_sentencepiece']:.2f} "
           f"(excluding the pass's start-up: {result['ratio_excluding_startup']:.2f})")
-    print(f"vocabulary training: {result['vocab_training_seconds']:.1f} s")
+    print(f"vocabulary training: {result['vocab_training_seconds']:.1f} s ({result['config']['vocab']['size']:,} "
+          f"pieces from a sample of {result['vocab_sample_sentences']:,} sentences)")
     start = result["startup"]
     print(f"start-up: {start['build_seconds']:.1f} s for the whole build of {start['input_lines']} lines with the "
           f"vocabulary kept, of which the encode + write pass {start['encode_write_seconds']:.2f} s")

@@ -51,6 +51,7 @@ class ShardBuild:
     measured: Measured  # wall time and peak RSS of the child process
     seconds_by_phase: dict[str, float]  # the build's own clock: plan, scan, vocab, encode_write, finish
     num_tokens: int  # in the Arrow shards
+    num_vocab_sentences: int  # the sample the vocabulary was trained on (0 when it was kept)
 
 
 def xlmforge(corpus: Path, out: Path, config: ShardsConfig) -> ShardBuild:
@@ -60,7 +61,7 @@ def xlmforge(corpus: Path, out: Path, config: ShardsConfig) -> ShardBuild:
         [sys.executable, "-m", "bench.shard_contenders", str(config_path), str(corpus), str(out), str(result_path)]
     )
     result = json.loads(result_path.read_text())
-    return ShardBuild(Measured(wall, peak_rss), result["seconds_by_phase"], result["num_tokens"])
+    return ShardBuild(Measured(wall, peak_rss), **result)
 
 
 def best_build(runs: list[ShardBuild]) -> ShardBuild:
@@ -90,7 +91,9 @@ def _child(config_path: str, corpus: str, out: str, result_path: str) -> None:
     config = ShardsConfig.model_validate_json(Path(config_path).read_text())
     built = build_shards([corpus], out, config, overwrite=True)
     num_tokens = sum(s.num_tokens for s in built.manifest.shards if s.format == "arrow")
-    Path(result_path).write_text(json.dumps({"seconds_by_phase": built.seconds_by_phase, "num_tokens": num_tokens}))
+    result = {"seconds_by_phase": built.seconds_by_phase, "num_tokens": num_tokens,
+              "num_vocab_sentences": built.manifest.build["num_vocab_sample_sentences"]}  # fmt: skip
+    Path(result_path).write_text(json.dumps(result))
 
 
 if __name__ == "__main__":

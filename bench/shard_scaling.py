@@ -98,7 +98,8 @@ def main() -> None:
         sizes.append({"scale": tenths, **{k: v for k, v in stats.items() if k != "lines_by_lang"},
                       "seconds": round(build.measured.seconds, 2),
                       "seconds_by_phase": {phase: round(s, 2) for phase, s in build.seconds_by_phase.items()},
-                      "num_tokens": build.num_tokens, "peak_rss_mb": round(build.measured.peak_rss_mb),
+                      "num_tokens": build.num_tokens, "vocab_sample_sentences": build.num_vocab_sentences,
+                      "peak_rss_mb": round(build.measured.peak_rss_mb),
                       "all_seconds": [round(b.measured.seconds, 2) for b in runs[f"{tenths}x"]]})  # fmt: skip
     first, last = sizes[0], sizes[-1]
     size_ratio = last["megabytes"] / first["megabytes"]
