@@ -10,7 +10,7 @@ same rounds. Vocabulary training trains on a sample of at most 100,000 sentences
 is left out of the comparison with linear along with the start-up.
 
 Writes bench/results/shard_scaling.json and docs/shard-scaling.png.
-Usage: python bench/shard_scaling.py [--rounds 1] [--data-dir ../shared/data]
+Usage: python bench/shard_scaling.py [--rounds 2] [--data-dir ../shared/data]
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def plot(result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     args = parser.parse_args()
     if not (args.data_dir / "ntrex").is_dir():
