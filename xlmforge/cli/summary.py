@@ -70,17 +70,22 @@ def evaluation_table(evaluation: dict) -> Table:
     pivot, retrieval = evaluation["pivot"], evaluation["retrieval"]
     perplexity = {tuple(name.split("/", 1)): value for name, value in evaluation["perplexity"].items()}
     mlm = sorted(v for (objective, _), v in perplexity.items() if objective == "mlm")
-    median = f"median MLM perplexity over {len(mlm)} languages: {mlm[len(mlm) // 2]:.1f}" if mlm else ""
+    notes = [f"median MLM perplexity over {len(mlm)} languages: {mlm[len(mlm) // 2]:.1f}"] if mlm else []
+    if retrieval:
+        mean = sum(_mean_accuracy(score) for score in retrieval.values()) / len(retrieval)
+        chance = sum(1 / score["num_pairs"] for score in retrieval.values()) / len(retrieval)
+        notes.insert(0, f"mean retrieval {mean:.1%}, {mean / chance:.1f}x chance ({chance:.1%})")
     table = Table(
         title=f"Evaluation on the held-out {evaluation['split']} split (retrieval chance level: 1/pairs)",
-        title_justify="left", caption=f"{median}; everything in {evaluation.get('path', '')}", caption_justify="left",
+        title_justify="left", caption="; ".join([*notes, f"everything in {evaluation.get('path', '')}"]),
+        caption_justify="left",
     )  # fmt: skip
-    for name in ("language", "pairs", f"x->{pivot}", f"{pivot}->x", "MLM ppl", f"TLM ppl ({pivot}-x)"):
+    for name in ("language", "pairs", f"x->{pivot}", f"{pivot}->x", "x chance", "MLM ppl", f"TLM ppl ({pivot}-x)"):
         table.add_column(name, justify="left" if name == "language" else "right")
     for lang in sorted(retrieval) or sorted(lang for objective, lang in perplexity if objective == "mlm"):
         score = retrieval.get(lang)
-        cells = [f"{score['num_pairs']:,}", f"{score['to_pivot']:.1%}", f"{score['from_pivot']:.1%}"] if score else [
-            "", "", ""]  # fmt: skip
+        cells = [f"{score['num_pairs']:,}", f"{score['to_pivot']:.1%}", f"{score['from_pivot']:.1%}",
+                 f"{_mean_accuracy(score) * score['num_pairs']:.1f}"] if score else ["", "", "", ""]  # fmt: skip
         tlm = perplexity.get(("tlm", f"{pivot}-{lang}"), perplexity.get(("tlm", f"{lang}-{pivot}")))
         table.add_row(lang, *cells, _number(perplexity.get(("mlm", lang))), _number(tlm))
     return table
@@ -104,6 +109,11 @@ def zero_shot_table(result: dict) -> Table:
         table.add_row(row["lang"], row["setting"], f"{row['examples']:,}", f"{row['accuracy']:.1%}",
                       f"{row['macro-F1']:.1%}", f"{row['majority baseline']:.1%}")  # fmt: skip
     return table
+
+
+def _mean_accuracy(score: dict) -> float:
+    """Retrieval accuracy averaged over both directions."""
+    return (score["to_pivot"] + score["from_pivot"]) / 2
 
 
 def _number(value: float | None) -> str:
