@@ -82,6 +82,7 @@ class Study:
     heads: int = 4
     tokens_per_batch: int = 2048
     lr: float = 1e-3
+    dropout: float = 0.1  # of the hidden states and of attention
     warmup_steps: int = 50
     curve_every: int = 100
     pool_size: int = 200
@@ -91,7 +92,9 @@ class Study:
         return self.layers // 2
 
     def run_name(self, objective: str, seed: int) -> str:
-        return f"{objective}-L{self.layers}d{self.dim}-{self.steps}steps-s{seed}"
+        # lr and dropout are named only when they differ from the first study's, whose runs keep their names
+        tuned = (f"-lr{self.lr:g}" if self.lr != 1e-3 else "") + (f"-do{self.dropout:g}" if self.dropout != 0.1 else "")
+        return f"{objective}-L{self.layers}d{self.dim}{tuned}-{self.steps}steps-s{seed}"
 
 
 def write_inputs(work: Path, data_dir: Path) -> Path:
@@ -168,7 +171,7 @@ def run_config(objective: str, seed: int, study: Study, manifest: Path, out_dir:
     accum = 1 if objective == "mlm_tlm" else 2
     return RunConfig.model_validate({
         "model": {"preset": "tiny", "num_layers": study.layers, "dim": study.dim, "num_heads": study.heads,
-                  "max_positions": 256},
+                  "max_positions": 256, "dropout": study.dropout, "attention_dropout": study.dropout},
         "data": {"manifest": str(manifest), "seq_len": 128, "max_sentence_len": 48,
                  "tokens_per_batch": study.tokens_per_batch, "seed": seed},
         "objectives": objectives,
@@ -384,6 +387,8 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=Study.layers)
     parser.add_argument("--dim", type=int, default=Study.dim)
     parser.add_argument("--heads", type=int, default=Study.heads)
+    parser.add_argument("--lr", type=float, default=Study.lr)
+    parser.add_argument("--dropout", type=float, default=Study.dropout)
     parser.add_argument("--curve-every", type=int, default=Study.curve_every)
     parser.add_argument("--pool-size", type=int, default=Study.pool_size)
     args = parser.parse_args()
@@ -393,8 +398,9 @@ def main() -> None:
     unknown = set(args.objectives.split(",")) - set(OBJECTIVES)
     if unknown:
         parser.error(f"--objectives: unknown {sorted(unknown)}; choose from {', '.join(OBJECTIVES)}")
-    study = Study(steps=args.steps, layers=args.layers, dim=args.dim, heads=args.heads,
-                  curve_every=min(args.curve_every, args.steps), pool_size=args.pool_size)  # fmt: skip
+    study = Study(steps=args.steps, layers=args.layers, dim=args.dim, heads=args.heads, lr=args.lr,
+                  dropout=args.dropout, curve_every=min(args.curve_every, args.steps),
+                  pool_size=args.pool_size)  # fmt: skip
     WORK.mkdir(parents=True, exist_ok=True)
     manifest = build_shards(WORK, args.data_dir)
     langs, pairs = corpus_languages(manifest)

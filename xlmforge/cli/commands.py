@@ -252,8 +252,8 @@ def serve(
 def demo(
     out_dir: Path = typer.Option(Path("out/demo"), help="Where the demo writes its inputs, configs and outputs."),
     corpus: Path = typer.Option(None, help="Run on your own corpus config instead of Django's translations."),
-    max_steps: int = typer.Option(None, min=1, help="Training steps (default: 1,200, ~2.5 minutes on 2 cores)."),
-    time_limit: float = typer.Option(5.0, min=0.1, help="Stop training after this many minutes at the latest."),
+    max_steps: int = typer.Option(None, min=1, help="Training steps (default: 2,000, ~3.5 minutes on 2 cores)."),
+    time_limit: float = typer.Option(4.0, min=0.1, help="Stop training after this many minutes at the latest."),
     languages: str = typer.Option(None, help="These of Django's ~90 languages instead of the demo's 24 "
                                    "(comma-separated codes, eng among them)."),
 ) -> None:
