@@ -65,7 +65,9 @@ def language_rows(old_rows: torch.Tensor | None, old_languages: list[str], new_l
     embedding (one language), so every language's offset was zero and stays zero."""
     if old_rows is None:
         return torch.zeros(len(new_languages), dim)
-    assert old_rows.shape == (len(old_languages), dim), (old_rows.shape, old_languages)
+    if old_rows.shape != (len(old_languages), dim):
+        raise ValueError(f"train.init_from: the checkpoint's language embedding is {tuple(old_rows.shape)}, "
+                         f"not one row of {dim} for each of its {len(old_languages)} languages {old_languages}")
     table = old_rows.mean(0).expand(len(new_languages), dim).clone()  # (L_new, D)
     for index, lang in enumerate(new_languages):
         if lang in old_languages:
