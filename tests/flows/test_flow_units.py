@@ -165,3 +165,16 @@ def test_prefect_yaml_deployments_name_real_flows_with_valid_parameters():
         flow = load_flow_from_entrypoint(str(root / deployment["entrypoint"]))
         flow.validate_parameters(deployment["parameters"])  # raises on a wrong name or type
         assert [s["cron"] for s in deployment["schedules"]]
+
+
+def test_a_scheduled_end_to_end_run_continues_training_only_with_a_kept_vocabulary(tmp_path):
+    from xlmforge.flows.deploy import deployments
+    from xlmforge.flows.end_to_end import end_to_end
+
+    corpus, run = tmp_path / "corpus.yaml", tmp_path / "run.yaml"
+    _, scheduled = deployments(str(corpus), str(tmp_path / "out"), run_config=str(run), vocab_policy="keep",
+                               continue_training=True)  # fmt: skip
+    assert (scheduled.parameters["vocab_policy"], scheduled.parameters["continue_training"]) == ("keep", True)
+    end_to_end.validate_parameters(scheduled.parameters)
+    with pytest.raises(ValueError, match="continue_training needs vocab_policy 'keep'"):
+        deployments(str(corpus), str(tmp_path / "out"), run_config=str(run), continue_training=True)

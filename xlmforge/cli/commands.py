@@ -229,6 +229,9 @@ def serve(
     name: str = typer.Option("scheduled", help="Deployment name."),
     shards: Path = typer.Option(None, help="Shard build config."),
     run_config: Path = typer.Option(None, help="Also serve end-to-end (training, evaluation, export)."),
+    vocab: Vocab = typer.Option(Vocab.retrain, help="Vocabulary policy when languages are added."),
+    continue_training: bool = typer.Option(False, help="With --vocab keep and --run-config: a run whose manifest "
+                                           "gained languages starts from the previous run's newest checkpoint."),
 ) -> None:
     """Run build (and optionally everything) on a cron schedule from this machine; Ctrl-C stops.
 
@@ -245,7 +248,8 @@ def serve(
         fail(problem)
     with user_errors():
         found = deployments(str(config), out_dir, cron, name, str(shards) if shards else None,
-                            str(run_config) if run_config else None, list(ctx.args))  # fmt: skip
+                            str(run_config) if run_config else None, list(ctx.args), vocab.value,
+                            continue_training)  # fmt: skip
     serve_deployments(*found)
 
 

@@ -43,14 +43,22 @@ def deployments(
     shards_config: str | None = None,
     run_config: str | None = None,
     pipeline_args: list[str] | None = None,
+    vocab_policy: str = "retrain",
+    continue_training: bool = False,
 ) -> list[Any]:
-    """The build-corpus deployment, and the end-to-end one when a run config is given (same schedule)."""
+    """The build-corpus deployment, and the end-to-end one when a run config is given (same schedule).
+
+    `continue_training` (with vocab_policy "keep"): a scheduled run whose manifest gained languages starts
+    from the previous run's weights instead of from scratch."""
     from xlmforge.flows.corpus import build_corpus
     from xlmforge.flows.end_to_end import end_to_end
 
     paths = {"corpus_config": os.path.abspath(corpus_config), "out_dir": storage.absolute(out_dir)}
     shards = {"shards_config": os.path.abspath(shards_config)} if shards_config else {}
-    corpus_params = paths | shards | {"pipeline_args": list(pipeline_args or [])}
+    if continue_training and vocab_policy != "keep":
+        raise ValueError("continue_training needs vocab_policy 'keep': a retrained vocabulary gives the tokens "
+                         "other ids, so the earlier run's weights would not apply")
+    corpus_params = paths | shards | {"vocab_policy": vocab_policy, "pipeline_args": list(pipeline_args or [])}
     found = [
         build_corpus.to_deployment(
             name=name, cron=cron, parameters=corpus_params, tags=["xlmforge"],
@@ -60,7 +68,8 @@ def deployments(
     if run_config:
         found.append(
             end_to_end.to_deployment(
-                name=name, cron=cron, parameters=corpus_params | {"run_config": os.path.abspath(run_config)},
+                name=name, cron=cron, parameters=corpus_params | {"run_config": os.path.abspath(run_config),
+                                                                  "continue_training": continue_training},
                 tags=["xlmforge"], description=f"Corpus, shards, training, evaluation and export into {out_dir}",
             )
         )  # fmt: skip
@@ -75,13 +84,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="scheduled")
     parser.add_argument("--shards-config")
     parser.add_argument("--run-config", help="also serve end-to-end with this training run config")
+    parser.add_argument("--vocab", choices=("retrain", "keep"), default="retrain")
+    parser.add_argument("--continue-training", action="store_true",
+                        help="with --vocab keep: a run whose manifest gained languages starts from the previous "
+                        "run's weights")
     args, pipeline_args = parser.parse_known_args(argv)
     problem = no_server_message()
     if problem:
         parser.error(problem)
     serve(
         *deployments(
-            args.corpus_config, args.out_dir, args.cron, args.name, args.shards_config, args.run_config, pipeline_args
+            args.corpus_config, args.out_dir, args.cron, args.name, args.shards_config, args.run_config, pipeline_args,
+            args.vocab, args.continue_training,
         )  # fmt: skip
     )
 
