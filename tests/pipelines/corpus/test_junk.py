@@ -88,7 +88,8 @@ _JUNK_PIECES = st.sampled_from(
         "def ", "import ", "from ", "this,", "null)", "<?php", "export ", "set ", "a_b(", "aB(", "()", "<b>",
         "x.y", "ab.cd", "0123456789abcdef", "QWxhZGRpbjpvcGVuIHNlc2FtZQ", "https://example.com/a?b=1",
         " = 1", "Preis: 2,5 kg", "C:\\", "user@host:~$ ", "$ ls", ">>> ", "2024-03-01 12:00:01",
-        "anna@web-1:~$ ls -la", "#!/bin/sh", "<?php echo $x;", "// todo", "[core]", "]) {", "a.b.c = 1", "log_level: debug",
+        "anna@web-1:~$ ls -la", "#!/bin/sh", "<?php echo $x;", "// todo", "[core]", "]) {", "a.b.c = 1",
+        "log_level: debug",
     ]
 )  # fmt: skip
 _DETECTORS = (junk.CONFIG_OR_LOG, junk.CODE, junk.KEY_VALUE_OR_TABLE, junk.LINKS, junk.BLOB)
