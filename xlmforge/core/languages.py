@@ -59,8 +59,9 @@ def own_script_share(stats: CharStats, langs: Sequence[str]) -> np.ndarray:
     letters or of a language the table does not know."""
     share = np.ones(len(langs))
     table = languages()
+    codes = np.asarray(langs, dtype=str)  # compared in numpy: a Python loop per language cost more than the shares
     for lang in set(langs) & table.keys():
-        rows = np.array([code == lang for code in langs])
+        rows = codes == lang
         share[rows] = stats.script_share(table[lang].scripts)[rows]
     has_letters = stats.letters_by_script.sum(axis=1) > 0
     return np.where(has_letters, share, 1.0)

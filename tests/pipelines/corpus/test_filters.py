@@ -1,7 +1,11 @@
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from xlmforge.pipelines.corpus.config import FilterConfig
-from xlmforge.pipelines.corpus.filters import FILTERS, quality_verdicts
+from xlmforge.pipelines.corpus.filters import FILTERS, _longest_runs, quality_verdicts
 
 CASES = [
     ("Das ist ein ganz normaler Satz.", "deu", None),
@@ -46,3 +50,9 @@ def test_every_filter_can_be_switched_off():
 def test_detail_says_what_was_measured():
     _, details = quality_verdicts(["ok"], ["eng"], FilterConfig())
     assert details == ["min_chars=3, measured 2"]
+
+
+@given(st.lists(st.text(st.sampled_from("aab \u00a0\t"), max_size=12), max_size=6))
+def test_runs_are_found_for_a_whole_batch_as_the_regex_finds_them(texts):
+    expected = [re.search(r"(\S)\1{2,}", t) is not None for t in texts]
+    assert _longest_runs(texts, 3).tolist() == expected

@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlmforge.pipelines.corpus import junk
@@ -74,3 +74,29 @@ def test_real_sentences_pass_the_junk_filters(shared_data):
         rejected += sum(reason in junk_names for reason in reasons)
     assert checked > 50_000
     assert rejected / checked < 0.001
+
+
+# Pieces of every junk shape (and of the Unicode spaces, digits and letters the screens must treat as
+# Python's regexes do), strung together at random: whole junk lines, so that a line can open with one.
+_JUNK_PIECES = st.sampled_from(
+    [text for text, _ in JUNK]
+    + [text for text, _ in PROSE]
+    + [
+        " ", "\t", "\u00a0", "\u3000", ":", "：", ";", "{", "}", "(", ")", "[", "]", "<", ">", "=", "$", "#",
+        "@", "/", "\\", ".", "-", "_", "|", "·", "•", "›", "+", "&", "!", "*", '"', "'", ",", "0", "7", "٣",
+        "a", "Z", "ä", "я", "漢", "://", "www.", "---", "Jan ", "ERROR", 'File "', "Traceback (", "at ",
+        "def ", "import ", "from ", "this,", "null)", "<?php", "export ", "set ", "a_b(", "aB(", "()", "<b>",
+        "x.y", "ab.cd", "0123456789abcdef", "QWxhZGRpbjpvcGVuIHNlc2FtZQ", "https://example.com/a?b=1",
+        " = 1", "Preis: 2,5 kg", "C:\\", "user@host:~$ ", "$ ls", ">>> ", "2024-03-01 12:00:01",
+        "anna@web-1:~$ ls -la", "#!/bin/sh", "<?php echo $x;", "// todo", "[core]", "]) {", "a.b.c = 1",
+        "log_level: debug",
+    ]
+)  # fmt: skip
+_DETECTORS = (junk.CONFIG_OR_LOG, junk.CODE, junk.KEY_VALUE_OR_TABLE, junk.LINKS, junk.BLOB)
+
+
+@settings(max_examples=1000)
+@given(st.lists(_JUNK_PIECES, max_size=8).map("".join))
+def test_screens_let_through_every_line_a_detector_scores(text):
+    for detector in _DETECTORS:
+        assert junk.scores([text, "Ein Satz."], detector)[0] == detector.score(text)

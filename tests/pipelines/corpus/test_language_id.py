@@ -9,6 +9,7 @@ from xlmforge.pipelines.corpus.language_id import (
     LanguageIdentifier,
     LanguageJudge,
     Verdict,
+    group_of,
     lid_model_path,
     lid_verdict,
 )
@@ -79,14 +80,45 @@ def test_predicts_project_codes(identifier):
     ],
 )
 def test_language_policy(declared, scores, policy, expected):
+    config = LanguageIdConfig(on_mismatch=policy)
     detected = max(scores, key=scores.__getitem__)
-    assert lid_verdict(declared, scores, detected, LanguageIdConfig(on_mismatch=policy)) == expected
+    masses = _group_mass(scores, declared, config), _group_mass(scores, detected, config)
+    assert lid_verdict(declared, masses[0], detected, masses[1], config) == expected
+
+
+def _group_mass(scores, code, config):
+    return sum(scores.get(member, 0.0) for member in group_of(code, config))
 
 
 def test_unverified_languages_can_be_rejected_instead():
     config = LanguageIdConfig(on_unverified="reject")
-    assert lid_verdict("zul", {"swa": 0.9}, "swa", config) == Verdict(None, "lid_unverifiable")
-    assert lid_verdict("deu", {"deu": 0.9}, "deu", config) == Verdict("deu")
+    assert lid_verdict("zul", 0.0, "swa", 0.9, config) == Verdict(None, "lid_unverifiable")
+    assert lid_verdict("deu", 0.9, "deu", 0.9, config) == Verdict("deu")
+
+
+JUDGED_LINES = [
+    "Das ist ein ganz normaler deutscher Satz.",
+    "Ovo je rečenica na hrvatskom jeziku o vremenu.",  # a confusable group: the full distribution
+    "Saya tidak tahu apa yang harus saya lakukan.",
+    "The weather is nice today.",
+    "ok",  # no clear leader
+    "12 34 56",
+    "",
+]
+
+
+@pytest.mark.parametrize("declared", ["und", "deu", "hrv", "zul", "eng"])
+@pytest.mark.parametrize("policy", ["reject", "relabel"])
+def test_judge_reads_the_group_masses_of_lid176s_top_ten(identifier, declared, policy):
+    # The judge predicts two labels where they decide: what it reports must be what the top ten say.
+    config = LanguageIdConfig(on_mismatch=policy, second_opinion=False)
+    for text, judged in zip(JUDGED_LINES, LanguageJudge(config).judge(JUDGED_LINES, [declared] * len(JUDGED_LINES))):
+        scores = identifier.distribution(text)
+        detected = max(scores, key=scores.__getitem__)
+        mass, p_declared = _group_mass(scores, detected, config), _group_mass(scores, declared, config)
+        verdict = lid_verdict(declared, p_declared, detected, mass, config)
+        assert (judged.lid_lang, judged.lid_score) == (detected, mass)
+        assert (judged.lang, judged.reason) == (verdict.keep_as or declared, verdict.reason)
 
 
 def test_system_configuration_declared_as_german_is_rejected():

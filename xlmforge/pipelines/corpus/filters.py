@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from xlmforge.core.languages import own_script_share
-from xlmforge.core.scripts import DIGIT, LETTER, MARK, PUNCT, SPACE, SYMBOL, CharStats, char_stats
+from xlmforge.core.scripts import DIGIT, LETTER, MARK, PUNCT, SPACE, SYMBOL, CharStats, char_stats, code_points
 from xlmforge.pipelines.common.parts import Decision, RewriteEachPart
 from xlmforge.pipelines.corpus import junk
 from xlmforge.pipelines.corpus.config import FilterConfig
@@ -30,10 +30,27 @@ def _run_pattern(length: int) -> re.Pattern:
     return re.compile(r"(\S)\1{" + str(length - 1) + ",}")
 
 
+def _with_equal_runs(texts: list[str], length: int) -> np.ndarray:
+    """Indices of the texts holding `length` equal code points in a row, spaces included: what the run
+    regex could match, found for the whole batch at once so that it runs on a few texts only."""
+    cps = code_points("".join(texts))
+    ends = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)))  # one past each text's last code point
+    same = cps[1:] == cps[:-1]  # same[j]: code points j and j + 1 are equal
+    boundaries = ends[(ends > 0) & (ends < len(cps))]
+    same[boundaries - 1] = False  # the last code point of a text and the first of the next
+    in_window = np.concatenate(([0], np.cumsum(same)))
+    window = length - 1
+    starts = np.flatnonzero(in_window[window:] - in_window[:-window] == window)
+    return np.unique(np.searchsorted(ends, starts, side="right"))
+
+
 def _longest_runs(texts: list[str], length: int) -> np.ndarray:
     """1 where a text repeats one non-space character `length` times in a row."""
     pattern = _run_pattern(length)
-    return np.fromiter((pattern.search(t) is not None for t in texts), bool, len(texts))
+    runs = np.zeros(len(texts), bool)
+    for i in _with_equal_runs(texts, length):
+        runs[i] = pattern.search(texts[i]) is not None
+    return runs
 
 
 def _repeated_word_ratios(texts: list[str]) -> np.ndarray:
@@ -93,7 +110,7 @@ def _combining_mark_flood(texts, langs, stats, bound):
     return ratio > bound, ratio
 
 
-def _score_at_least(detector: Callable[[str], float]) -> Rule:
+def _score_at_least(detector: junk.Detector) -> Rule:
     """A rule failing lines whose junk score reaches the bound (a switch's True counts as 1)."""
 
     def rule(texts, langs, stats, bound):
@@ -103,7 +120,7 @@ def _score_at_least(detector: Callable[[str], float]) -> Rule:
     return rule
 
 
-def _share_above(detector: Callable[[str], float]) -> Rule:
+def _share_above(detector: junk.Detector) -> Rule:
     """A rule failing lines whose junk share exceeds the bound."""
 
     def rule(texts, langs, stats, bound):
@@ -118,11 +135,11 @@ def _share_above(detector: Callable[[str], float]) -> Rule:
 FILTERS: tuple[tuple[str, str, Rule], ...] = (
     ("too_short", "min_chars", _too_short),
     ("too_long", "max_chars", _too_long),
-    ("bare_links", "max_link_share", _share_above(junk.link_share)),
-    ("encoded_blob", "max_blob_share", _share_above(junk.blob_share)),
-    ("config_or_log_line", "reject_config_or_log_lines", _score_at_least(junk.config_or_log_score)),
-    ("code", "min_code_signals", _score_at_least(junk.code_score)),
-    ("key_value_or_table", "reject_key_value_or_tables", _score_at_least(junk.key_value_or_table_score)),
+    ("bare_links", "max_link_share", _share_above(junk.LINKS)),
+    ("encoded_blob", "max_blob_share", _share_above(junk.BLOB)),
+    ("config_or_log_line", "reject_config_or_log_lines", _score_at_least(junk.CONFIG_OR_LOG)),
+    ("code", "min_code_signals", _score_at_least(junk.CODE)),
+    ("key_value_or_table", "reject_key_value_or_tables", _score_at_least(junk.KEY_VALUE_OR_TABLE)),
     ("low_letter_ratio", "min_letter_ratio", _low_letter_ratio),
     ("high_digit_punct_ratio", "max_digit_punct_ratio", _high_digit_punct_ratio),
     ("repeated_characters", "max_char_run", _repeated_characters),

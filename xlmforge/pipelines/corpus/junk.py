@@ -1,4 +1,4 @@
-"""Detectors of lines that are not prose: what crawls are full of and language ID lets through.
+r"""Detectors of lines that are not prose: what crawls are full of and language ID lets through.
 
 Each detector scores one line; the filters stage (filters.py) rejects a line whose score crosses the
 configured bound, under the detector's name. They look at the shape of a line, never at its words,
@@ -14,13 +14,25 @@ so they work the same in every language and script:
   runs of ``key: value`` pairs, or a lone pair whose value is a number (``Gewicht: 2,5 kg``).
 - ``bare_links``: the share of words that are URLs, e-mail addresses, file paths or domains.
 - ``encoded_blob``: the share of characters in base64, hexadecimal or UUID tokens.
+
+Each detector comes with a screen, an RE2 pattern that every line with a nonzero score matches:
+`scores` runs it over a whole batch in C++ (pyarrow.compute) and the detector's Python regexes only
+on the lines it lets through, about one in a hundred of prose. A screen may let through more than its
+detector scores, never less, so the scores are the detector's own; tests/pipelines/corpus/test_junk.py
+checks that on generated lines. RE2's \d, \s and \w are ASCII where Python's are Unicode, so the
+screens spell such classes out (``\p{Nd}``) or stand for Python's ``^\s*`` by ``^[^\p{L}\p{N}]*``
+(no whitespace is a letter or a number).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _COLON = ":："
 
@@ -159,5 +171,68 @@ def blob_share(text: str) -> float:
     return covered / max(1, len(text) - text.count(" "))
 
 
-def scores(texts: list[str], detector) -> np.ndarray:
-    return np.fromiter((detector(t) for t in texts), float, len(texts))
+@dataclasses.dataclass(frozen=True, slots=True)
+class Detector:
+    score: Callable[[str], float]  # of one line
+    screen: str  # RE2; every line with a nonzero score matches it
+
+
+# What Python's `^\s*` (and `^\s*\[?`) may skip at the start of a line: no letter or number.
+_OPENING = r"^[^\p{L}\p{N}]*"
+_CODE_KEYWORDS = (
+    "def|class|import|from|#include|#define|function|var|let|const|public|private|protected|static|return|"
+    "package|using|namespace|fn|func|elif|lambda|SELECT|INSERT|UPDATE|DELETE|CREATE"
+)
+
+
+def _any_of(*patterns: str) -> str:
+    return "(?s)" + "|".join(patterns)
+
+
+CONFIG_OR_LOG = Detector(
+    config_or_log_score,
+    _any_of(
+        r"[:：].*[:：].*[:：].*[:：]",  # a colon record
+        _OPENING + r"(?:\p{Nd}|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|TRACE|DEBUG|INFO|NOTICE|WARN|ERROR"
+        r"|SEVERE|FATAL|CRITICAL|at|File \"|Traceback)",  # a log line
+        _OPENING + r"(?:\$|>>>|\[)",  # a prompt, a section
+        "@",
+        r"[A-Z]:\\",
+        "=",  # a setting's key (_SETTING_KEY)
+        r"[a-z0-9][_.\-].*[=:]",
+    ),
+)
+CODE = Detector(
+    code_score,
+    _any_of(
+        "://",  # a link, removed before the signals are counted
+        r"www\.",
+        "#",  # a marker
+        r"<\?php",
+        r"[;{}]",  # the signals, in _CODE_SIGNALS's order
+        _OPENING + r"[{}\])]",
+        r"==|!=|<=|>=|=>|->|&&|\|\||\+\+|::|\+=|-=|:=",
+        r"\.[A-Za-z_].*\(",
+        r"(?:[a-z]_[a-z_]|[a-z][A-Z]).*\(",
+        r"\(.*\)",
+        r"</?[A-Za-z].*>",
+        _OPENING + "(?:" + _CODE_KEYWORDS + ")",
+        _OPENING + r"(?://|/\*|\*/|<!--|-->)",
+        r"[$=]",
+        r"(?:true|false|null|None|nil|undefined|NULL|self|this)[;,)]",
+        r"[a-z0-9_]{2}\.[a-z_]{2}",
+        r"\{|:.*;",
+    ),
+)
+KEY_VALUE_OR_TABLE = Detector(key_value_or_table_score, r"[|\t·•›:：]|---")
+LINKS = Detector(link_share, r"[@/\\]|\.[A-Za-z]")  # _LINK_HINT
+BLOB = Detector(blob_share, r"[0-9a-fA-F]{8}-|[0-9a-fA-F]{16}|[A-Za-z0-9+/_\-]{20}")  # a _BLOB token's core
+
+
+def scores(texts: list[str], detector: Detector) -> np.ndarray:
+    """The detector's score of each text (0 where its screen does not match)."""
+    screened = pc.match_substring_regex(pa.array(texts, pa.string()), detector.screen)
+    result = np.zeros(len(texts))
+    for i in np.flatnonzero(screened.to_numpy(zero_copy_only=False)):
+        result[i] = detector.score(texts[i])
+    return result
