@@ -75,11 +75,11 @@ class LanguageIdentifier:
 
     def predict(self, text: str) -> tuple[str, float]:
         """(language code, probability) of the most likely language of one line of text."""
-        scores = self.distribution(text)
-        if not scores:
+        best = self.predictions(text, 1)
+        if not best:
             return UNDETERMINED, 0.0
-        code = max(scores, key=scores.__getitem__)
-        return code, scores[code]
+        score, label = best[0]
+        return self.codes[label], min(score, 1.0)
 
 
 @functools.cache
