@@ -176,5 +176,5 @@ def test_a_scheduled_end_to_end_run_continues_training_only_with_a_kept_vocabula
                                continue_training=True)  # fmt: skip
     assert (scheduled.parameters["vocab_policy"], scheduled.parameters["continue_training"]) == ("keep", True)
     end_to_end.validate_parameters(scheduled.parameters)
-    with pytest.raises(ValueError, match="continue_training needs vocab_policy 'keep'"):
+    with pytest.raises(ValueError, match="continue_training needs vocab_policy='keep'"):
         deployments(str(corpus), str(tmp_path / "out"), run_config=str(run), continue_training=True)

@@ -51,13 +51,11 @@ def deployments(
     `continue_training` (with vocab_policy "keep"): a scheduled run whose manifest gained languages starts
     from the previous run's weights instead of from scratch."""
     from xlmforge.flows.corpus import build_corpus
-    from xlmforge.flows.end_to_end import end_to_end
+    from xlmforge.flows.end_to_end import check_continue_training, end_to_end
 
     paths = {"corpus_config": os.path.abspath(corpus_config), "out_dir": storage.absolute(out_dir)}
     shards = {"shards_config": os.path.abspath(shards_config)} if shards_config else {}
-    if continue_training and vocab_policy != "keep":
-        raise ValueError("continue_training needs vocab_policy 'keep': a retrained vocabulary gives the tokens "
-                         "other ids, so the earlier run's weights would not apply")
+    check_continue_training(vocab_policy, continue_training)
     corpus_params = paths | shards | {"vocab_policy": vocab_policy, "pipeline_args": list(pipeline_args or [])}
     found = [
         build_corpus.to_deployment(

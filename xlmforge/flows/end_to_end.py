@@ -47,9 +47,7 @@ def end_to_end(
     """Build the corpus and shards, pretrain, evaluate and export, all under OUT_DIR. `continue_training`:
     when the manifest changed (languages added with vocab_policy=keep), the new run starts from the
     previous run's newest checkpoint."""
-    if continue_training and vocab_policy != "keep":
-        raise ValueError("continue_training needs vocab_policy='keep': a retrained vocabulary gives the tokens "
-                         "other ids, so the previous run's weights do not fit")
+    check_continue_training(vocab_policy, continue_training)
     layout = OutputLayout.of(out_dir)
     previous = storage.file_digest(layout.manifest) if continue_training and storage.exists(layout.manifest) else None
     corpus = build_corpus(corpus_config, layout.root, shards_config, vocab_policy, pipeline_args)
@@ -65,6 +63,13 @@ def end_to_end(
     get_run_logger().info("done: manifest %s, checkpoint %s, evaluation %s, model %s", corpus.manifest,
                           training.checkpoint, evaluation.path, export_dir)  # fmt: skip
     return EndToEnd(corpus=corpus, training=training, evaluation=evaluation, export_dir=export_dir)
+
+
+def check_continue_training(vocab_policy: VocabPolicy, continue_training: bool) -> None:
+    """Continued training needs the vocabulary kept: a retrained one gives the tokens other ids."""
+    if continue_training and vocab_policy != "keep":
+        raise ValueError("continue_training needs vocab_policy='keep': a retrained vocabulary gives the tokens "
+                         "other ids, so the previous run's weights do not fit")
 
 
 def warm_start_checkpoint(layout: OutputLayout, previous_manifest: str | None, manifest: str) -> str | None:
