@@ -72,8 +72,7 @@ def evaluation_table(evaluation: dict) -> Table:
     mlm = sorted(v for (objective, _), v in perplexity.items() if objective == "mlm")
     notes = [f"median MLM perplexity over {len(mlm)} languages: {mlm[len(mlm) // 2]:.1f}"] if mlm else []
     if retrieval:
-        mean = sum(_mean_accuracy(score) for score in retrieval.values()) / len(retrieval)
-        chance = sum(1 / score["num_pairs"] for score in retrieval.values()) / len(retrieval)
+        mean, chance = retrieval_against_chance(retrieval)
         notes.insert(0, f"mean retrieval {mean:.1%}, {mean / chance:.1f}x chance ({chance:.1%})")
     table = Table(
         title=f"Evaluation on the held-out {evaluation['split']} split (retrieval chance level: 1/pairs)",
@@ -85,7 +84,7 @@ def evaluation_table(evaluation: dict) -> Table:
     for lang in sorted(retrieval) or sorted(lang for objective, lang in perplexity if objective == "mlm"):
         score = retrieval.get(lang)
         cells = [f"{score['num_pairs']:,}", f"{score['to_pivot']:.1%}", f"{score['from_pivot']:.1%}",
-                 f"{_mean_accuracy(score) * score['num_pairs']:.1f}"] if score else ["", "", "", ""]  # fmt: skip
+                 f"{mean_accuracy(score) * score['num_pairs']:.1f}"] if score else ["", "", "", ""]  # fmt: skip
         tlm = perplexity.get(("tlm", f"{pivot}-{lang}"), perplexity.get(("tlm", f"{lang}-{pivot}")))
         table.add_row(lang, *cells, _number(perplexity.get(("mlm", lang))), _number(tlm))
     return table
@@ -111,9 +110,15 @@ def zero_shot_table(result: dict) -> Table:
     return table
 
 
-def _mean_accuracy(score: dict) -> float:
-    """Retrieval accuracy averaged over both directions."""
+def mean_accuracy(score: dict) -> float:
+    """Retrieval accuracy of one language (an evaluation's RetrievalScore as a dict), both directions averaged."""
     return (score["to_pivot"] + score["from_pivot"]) / 2
+
+
+def retrieval_against_chance(retrieval: dict[str, dict]) -> tuple[float, float]:
+    """Mean retrieval accuracy over the languages, and the mean chance level (1/pairs) it compares with."""
+    mean = sum(mean_accuracy(score) for score in retrieval.values()) / len(retrieval)
+    return mean, sum(1 / score["num_pairs"] for score in retrieval.values()) / len(retrieval)
 
 
 def _number(value: float | None) -> str:
