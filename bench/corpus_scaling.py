@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from bench.contenders import Measured, best, xlmforge  # noqa: E402
 from bench.corpus_input import describe, with_duplicates, write_input, write_startup_input  # noqa: E402
 from bench.data_quality import DATA_DIR, distinct_lines  # noqa: E402
+from bench.scaling_plot import plot_scaling  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "corpus_scaling"
 RESULT = ROOT / "bench" / "results" / "corpus_scaling.json"
@@ -34,25 +35,12 @@ EXACT, NEAR = 0.3, 0.1
 
 
 def plot(result: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sizes = result["sizes"]
-    mb = [s["megabytes"] for s in sizes]
-    work = [s["seconds"] - result["startup_seconds"] for s in sizes]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(mb, work, marker="o", label="xlmforge, 2 workers (excluding start-up)")
-    left.plot(mb, [work[0] * m / mb[0] for m in mb], linestyle="--", color="grey", label="linear from 1x")
-    left.set(xlabel="input MB", ylabel="seconds", title="Build time against input size")
-    left.legend()
-    right.plot(mb, [s["peak_rss_mb"] for s in sizes], marker="o")
-    right.set(xlabel="input MB", ylabel="peak RSS of the process tree (MB)", title="Peak memory", ylim=(0, None))
-    fig.suptitle(f"{EXACT:.0%} exact + {NEAR:.0%} near copies planted at every size")
-    fig.tight_layout()
-    fig.savefig(PLOT, dpi=110)
-    plt.close(fig)
+    sizes, startup = result["sizes"], result["startup_seconds"]
+    plot_scaling(PLOT, [s["megabytes"] for s in sizes],
+                 {"xlmforge, 2 workers (excluding start-up)": [s["seconds"] - startup for s in sizes]},
+                 [s["peak_rss_mb"] for s in sizes],
+                 ("Build time against input size", "peak RSS of the process tree (MB)",
+                  f"{EXACT:.0%} exact + {NEAR:.0%} near copies planted at every size"))  # fmt: skip
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.data_quality import DATA_DIR, distinct_lines_by_language  # noqa: E402
+from bench.scaling_plot import plot_scaling  # noqa: E402
 from bench.shard_contenders import ShardBuild, best_build, config_for, xlmforge  # noqa: E402
 from bench.shard_input import describe_corpus, sample_by_language, with_duplicates_by_language, write_corpus  # noqa: E402
 from xlmforge.pipelines.shards.layout import ShardsLayout  # noqa: E402
@@ -42,27 +43,14 @@ def work_seconds(size: dict, startup: float) -> float:
 
 
 def plot(result: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     sizes, startup = result["sizes"], result["startup_seconds"]
-    mb = [s["megabytes"] for s in sizes]
-    work = [work_seconds(s, startup) for s in sizes]
-    encode_write = [s["seconds_by_phase"]["encode_write"] for s in sizes]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(mb, work, marker="o", label="whole build excluding start-up and vocabulary training")
-    left.plot(mb, encode_write, marker="s", label="encode + write pass")
-    left.plot(mb, [work[0] * m / mb[0] for m in mb], linestyle="--", color="grey", label="linear from 1x")
-    left.set(xlabel="input MB", ylabel="seconds", title="Shard build time against input size")
-    left.legend(fontsize=8)
-    right.plot(mb, [s["peak_rss_mb"] for s in sizes], marker="o")
-    right.set(xlabel="input MB", ylabel="peak RSS of the build process (MB)", title="Peak memory", ylim=(0, None))
-    fig.suptitle(f"{EXACT:.0%} exact + {NEAR:.0%} near copies planted at every size; one process, one core")
-    fig.tight_layout()
-    fig.savefig(PLOT, dpi=110)
-    plt.close(fig)
+    plot_scaling(PLOT, [s["megabytes"] for s in sizes],
+                 {"whole build excluding start-up and vocabulary training": [work_seconds(s, startup) for s in sizes],
+                  "encode + write pass": [s["seconds_by_phase"]["encode_write"] for s in sizes]},
+                 [s["peak_rss_mb"] for s in sizes],
+                 ("Shard build time against input size", "peak RSS of the build process (MB)",
+                  f"{EXACT:.0%} exact + {NEAR:.0%} near copies planted at every size; one process, "
+                  "one core"))  # fmt: skip
 
 
 def main() -> None:
