@@ -55,7 +55,7 @@ def test_predicts_project_codes(identifier):
     assert identifier.predict("这是一个关于天气的中文句子。")[0] == "zho"
     code, score = identifier.predict("Это предложение написано по-русски.")
     assert code == "rus" and 0.5 < score <= 1.0
-    assert all(code in languages() for code in identifier.distribution("a b c"))
+    assert all(code in languages() for code in top_ten(identifier, "a b c"))
 
 
 @pytest.mark.parametrize(
@@ -90,6 +90,11 @@ def _group_mass(scores, code, config):
     return sum(scores.get(member, 0.0) for member in group_of(code, config))
 
 
+def top_ten(identifier, text):
+    """Language code -> probability of lid.176's ten most likely languages for one line."""
+    return {identifier.codes[label]: min(score, 1.0) for score, label in identifier.predictions(text)}
+
+
 def test_unverified_languages_can_be_rejected_instead():
     config = LanguageIdConfig(on_unverified="reject")
     assert lid_verdict("zul", 0.0, "swa", 0.9, config) == Verdict(None, "lid_unverifiable")
@@ -113,7 +118,7 @@ def test_judge_reads_the_group_masses_of_lid176s_top_ten(identifier, declared, p
     # The judge predicts two labels where they decide: what it reports must be what the top ten say.
     config = LanguageIdConfig(on_mismatch=policy, second_opinion=False)
     for text, judged in zip(JUDGED_LINES, LanguageJudge(config).judge(JUDGED_LINES, [declared] * len(JUDGED_LINES))):
-        scores = identifier.distribution(text)
+        scores = top_ten(identifier, text)
         detected = max(scores, key=scores.__getitem__)
         mass, p_declared = _group_mass(scores, detected, config), _group_mass(scores, declared, config)
         verdict = lid_verdict(declared, p_declared, detected, mass, config)

@@ -69,10 +69,6 @@ class LanguageIdentifier:
         line = text.replace("\n", " ") + "\n"
         return self._model.f.predict(line, num_labels or self._top_k, 0.0, "strict")
 
-    def distribution(self, text: str) -> dict[str, float]:
-        """Language code -> probability for the most likely languages of one line of text."""
-        return {self.codes[label]: min(score, 1.0) for score, label in self.predictions(text)}
-
     def predict(self, text: str) -> tuple[str, float]:
         """(language code, probability) of the most likely language of one line of text."""
         best = self.predictions(text, 1)
