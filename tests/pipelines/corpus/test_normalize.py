@@ -71,6 +71,12 @@ def test_xlm_lowercase_and_accent_stripping():
     assert normalize_text("한국어", NormalizeConfig(lowercase_strip_accents=True)) == "한국어"  # Hangul recomposed
 
 
+def test_lookalikes_that_accent_stripping_makes_are_folded_too():
+    # "Ѐ" has no Latin twin, but stripped it is Cyrillic "е", which has one.
+    assert normalize_text("UЀ", NormalizeConfig(lowercase_strip_accents=True)) == "ue"
+    assert normalize_text("tе\u0301st", DEFAULT) == "t\u00e9st"  # folded, then recomposed
+
+
 def test_moses_punctuation():
     config = NormalizeConfig(moses_punctuation=True)
     assert normalize_text("«Bonjour» – dit-il…", config, "fr") == '"Bonjour" - dit-il...'

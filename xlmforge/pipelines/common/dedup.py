@@ -97,7 +97,12 @@ def pair_with_group_minimum(groups: Iterable[PartKeys]) -> GroupPairs:
     segment_ids = np.concatenate([g.segment_ids for g in groups])
     owners = np.concatenate([np.full(len(g.keys), i) for i, g in enumerate(groups)])
     is_new = np.concatenate([np.full(len(g.keys), not g.existing) for g in groups])
-    order = np.lexsort((segment_ids, is_new, keys))
+    # Most keys are held once: one sort finds the shared ones, and only those are sorted by all three.
+    by_key = np.argsort(keys)
+    sorted_keys = keys[by_key]
+    repeats = sorted_keys[1:] == sorted_keys[:-1]
+    shared = by_key[np.r_[repeats, False] | np.r_[False, repeats]]
+    order = shared[np.lexsort((segment_ids[shared], is_new[shared], keys[shared]))]
     keys, segment_ids, owners, is_new = keys[order], segment_ids[order], owners[order], is_new[order]
     starts_group = np.r_[True, keys[1:] != keys[:-1]]
     first_of_group = np.maximum.accumulate(np.where(starts_group, np.arange(len(keys)), 0))

@@ -66,14 +66,15 @@ def strip_accents_lower(text: str) -> str:
 
 def normalize_text(text: str, config: NormalizeConfig, lang: str = "en") -> str:
     """The canonical form of `text` under `config` (`lang`: a two-letter code for Moses' rules); idempotent."""
-    text = _clean(unicodedata.normalize(config.form, text), config.form)
-    if config.fold_homoglyphs:
-        text = fold_homoglyphs(text)
+    text = cleaned = _clean(unicodedata.normalize(config.form, text), config.form)
     if config.moses_punctuation:
         text = _moses(lang).normalize(text)
     if config.lowercase_strip_accents:
         text = strip_accents_lower(text)
-    if config.moses_punctuation or config.lowercase_strip_accents:
+    # Folding comes last: stripping an accent can make a lookalike ("Ѐ" -> "е").
+    if config.fold_homoglyphs:
+        text = fold_homoglyphs(text)
+    if text != cleaned:
         text = _clean(unicodedata.normalize(config.form, text), config.form)
     return text
 
