@@ -2,7 +2,9 @@
 
 * xlmforge: `xlmforge build-corpus` (read, normalize, identical dedup, fastText language ID with the
   second opinion, filters, exact + near dedup, write) on the multi-processing direct runner;
-* datatrove: reader -> fastText language filter -> exact dedup -> writer (bench/datatrove_peer.py);
+* datatrove (bench/datatrove_peer.py), two pipelines: the same stages (reader -> fastText language filter
+  -> Gopher repetition filter -> exact dedup -> MinHash near dedup -> writer), and language ID + exact
+  dedup alone;
 * kernel: fastText prediction + xxhash of every line and nothing else, in as many processes.
 """
 
@@ -94,10 +96,22 @@ def ledger_counts(out: Path) -> dict[str, dict[str, int]]:
     return counts
 
 
-def datatrove(jsonl_dir: Path, work: Path, workers: int) -> Measured:
+def datatrove(jsonl_dir: Path, work: Path, workers: int, pipeline: str) -> Measured:
+    """bench/datatrove_peer.py's `pipeline` ("same-stages" or "lid-exact")."""
     shutil.rmtree(work, ignore_errors=True)
     return Measured(*run_measured([sys.executable, "bench/datatrove_peer.py", str(jsonl_dir), str(work),
-                                   str(workers)]))  # fmt: skip
+                                   str(workers), pipeline]))  # fmt: skip
+
+
+def datatrove_counts(work: Path) -> dict[str, dict[str, int]]:
+    """step -> {total, forwarded, dropped} of a datatrove_peer run's filters and dedups, from its stats."""
+    counts = {}
+    for stats in sorted(work.glob("logs/*/stats.json")):
+        for step in json.loads(stats.read_text()):
+            numbers = {k: step["stats"].get(k) for k in ("total", "forwarded", "dropped")}
+            if isinstance(numbers["forwarded"], int):
+                counts[step["name"]] = {k: n for k, n in numbers.items() if isinstance(n, int)}
+    return counts
 
 
 def _kernel_file(path: Path) -> int:

@@ -2,14 +2,18 @@
 kernel and datatrove, with xlmforge's start-up and its time per stage reported on their own.
 
 Inputs (each stated in the output with its line count, size and duplicate rate):
-  unique  every distinct line of ../shared/data (NTREX, both sides of Tatoeba), normalized, shuffled
-  dup     the same lines plus exact copies of 30 % and near copies (one-word edits) of 10 % of them
+  unique      every distinct line of ../shared/data (NTREX, both sides of Tatoeba), normalized, shuffled
+  dup         the same lines plus exact copies of 30 % and near copies (one-word edits) of 10 % of them
+  paragraphs  the same lines, each language's run together 20 at a time into one long line (~1.2 kB,
+              the shape of crawled paragraphs), shuffled: per-line costs weigh less, per-byte more
 Contenders (bench/contenders.py), same process count, interleaved rounds, best time of each:
-  xlmforge build-corpus, the kernel (lid.176 + xxhash of every line), datatrove (reader -> lid.176
-  filter -> exact dedup -> writer).
+  xlmforge build-corpus, the kernel (lid.176 + xxhash of every line), and datatrove twice
+  (bench/datatrove_peer.py): with the same stages (reader -> lid.176 filter -> Gopher repetition filter
+  -> exact dedup -> MinHash near dedup -> writer), and with language ID + exact dedup alone.
 Start-up: xlmforge's time on a 100-line input (Beam pipeline construction, worker processes, model
 loading), and the kernel's pool start with the model loaded; "excluding start-up" subtracts it.
-Per stage: one more xlmforge run in a single process under cProfile, its time bucketed by stage module.
+Per stage: one more xlmforge run of the unique and of the paragraphs input in a single process under
+cProfile, its time bucketed by stage module.
 Stage order: the dup input's ledger says how many segments language ID identified that exact or near
 dedup dropped afterwards (dedup runs after the gates so that a group keeps a copy that passes them),
 priced at the kernel's time per line.
@@ -30,21 +34,40 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.contenders import Measured, best, datatrove, kernel, ledger_counts, xlmforge, xlmforge_command  # noqa: E402
-from bench.corpus_input import describe, with_duplicates, write_input, write_startup_input  # noqa: E402
-from bench.data_quality import DATA_DIR, distinct_lines  # noqa: E402
+from bench.contenders import (  # noqa: E402
+    Measured,
+    best,
+    datatrove,
+    datatrove_counts,
+    kernel,
+    ledger_counts,
+    xlmforge,
+    xlmforge_command,
+)
+from bench.corpus_input import describe, paragraphs, with_duplicates, write_input, write_startup_input  # noqa: E402
+from bench.data_quality import DATA_DIR, distinct_lines_by_language  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "corpus_build"
 RESULT = ROOT / "bench" / "results" / "corpus_build.json"
-INPUTS = {"unique": (0.0, 0.0), "dup": (0.3, 0.1)}  # name -> (exact, near) copies as a share of the lines
+PLANTED = {"unique": (0.0, 0.0), "dup": (0.3, 0.1)}  # name -> (exact, near) copies as a share of the lines
+PARAGRAPH_LINES = 20
+INPUTS = (*PLANTED, "paragraphs")
+PROFILED = ("unique", "paragraphs")
+DATATROVE = {"datatrove": "same-stages", "datatrove_lid_exact": "lid-exact"}  # contender -> datatrove_peer pipeline
+CONTENDERS = ("xlmforge", "kernel", *DATATROVE)
 
 
 def write_inputs(data_dir: Path, max_lines: int | None) -> dict[str, dict]:
-    lines = with_duplicates(distinct_lines(data_dir), 0, 0)[:max_lines]  # shuffled: files mix languages
+    by_language = distinct_lines_by_language(data_dir)
+    distinct = sorted(line for lines in by_language.values() for line in lines)
+    lines = with_duplicates(distinct, 0, 0)[:max_lines]  # shuffled: files mix languages
+    texts = {name: with_duplicates(lines, exact, near, seed=0) for name, (exact, near) in PLANTED.items()}
+    max_paragraphs = max_lines // PARAGRAPH_LINES if max_lines else None
+    texts["paragraphs"] = with_duplicates(paragraphs(by_language, PARAGRAPH_LINES), 0, 0)[:max_paragraphs]
     inputs = {}
-    for name, (exact, near) in INPUTS.items():
-        planted = with_duplicates(lines, exact, near, seed=0)
+    for name, planted in texts.items():
         text_dir, jsonl_dir = write_input(planted, WORK / name)
+        exact, near = PLANTED.get(name, (0.0, 0.0))
         inputs[name] = {"text": text_dir, "jsonl": jsonl_dir, "planted": {"exact": exact, "near": near},
                         "stats": describe(planted).to_dict()}  # fmt: skip
     inputs["startup"] = {"text": write_startup_input(lines, WORK / "startup")}
@@ -86,6 +109,7 @@ def stage_profile(text_dir: Path) -> dict[str, float]:
     out = WORK / "profile-out"
     command = xlmforge_command(text_dir, out, [])  # the in-memory direct runner: every stage in this process
     from xlmforge.cli.main import app
+    from xlmforge.pipelines.jobs import corpus  # noqa: F401  (imported before profiling: neither profile counts it)
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -132,8 +156,10 @@ def main() -> None:
         runs.setdefault("startup", []).append(xlmforge(inputs["startup"]["text"], WORK / "startup-out", args.workers))
         for name in INPUTS:
             measured = {"xlmforge": xlmforge(inputs[name]["text"], WORK / f"{name}-out", args.workers),
-                        "kernel": kernel(inputs[name]["text"], args.workers),
-                        "datatrove": datatrove(inputs[name]["jsonl"], WORK / f"{name}-datatrove", args.workers)}
+                        "kernel": kernel(inputs[name]["text"], args.workers)}
+            for contender, pipeline in DATATROVE.items():
+                work = WORK / f"{name}-{contender}"
+                measured[contender] = datatrove(inputs[name]["jsonl"], work, args.workers, pipeline)
             for contender, m in measured.items():
                 runs.setdefault(f"{name}/{contender}", []).append(m)
     fastest = {key: best(measured) for key, measured in runs.items()}
@@ -143,30 +169,30 @@ def main() -> None:
               "inputs": {}}  # fmt: skip
     for name in INPUTS:
         stats = inputs[name]["stats"]
-        ours, core, peer = (fastest[f"{name}/{c}"] for c in ("xlmforge", "kernel", "datatrove"))
+        ours, core, peer, lighter = (fastest[f"{name}/{c}"] for c in CONTENDERS)
         counts = ledger_counts(WORK / f"{name}-out")
         kernel_work = core.seconds - core.startup_seconds
         seconds_per_line = kernel_work * args.workers / stats["lines"]  # CPU seconds of LID + hash per line
         result["inputs"][name] = {
             "planted_copies": inputs[name]["planted"], **stats,
-            "seconds": {"xlmforge": round(ours.seconds, 2), "kernel": round(core.seconds, 2),
-                        "datatrove": round(peer.seconds, 2)},
+            "seconds": {c: round(fastest[f"{name}/{c}"].seconds, 2) for c in CONTENDERS},
             "startup_seconds": {"xlmforge": round(startup, 2), "kernel": round(core.startup_seconds, 2)},
-            "mb_per_s": {"xlmforge": round(stats["megabytes"] / ours.seconds, 2),
-                         "kernel": round(stats["megabytes"] / core.seconds, 2),
-                         "datatrove": round(stats["megabytes"] / peer.seconds, 2)},
-            "peak_rss_mb": {"xlmforge": round(ours.peak_rss_mb), "datatrove": round(peer.peak_rss_mb)},
+            "mb_per_s": {c: round(stats["megabytes"] / fastest[f"{name}/{c}"].seconds, 2) for c in CONTENDERS},
+            "peak_rss_mb": {c: round(fastest[f"{name}/{c}"].peak_rss_mb) for c in CONTENDERS if c != "kernel"},
             "of_kernel": round(core.seconds / ours.seconds, 3),
             "of_kernel_excluding_startup": round(kernel_work / (ours.seconds - startup), 3),
             "times_datatrove": round(peer.seconds / ours.seconds, 2),
+            "times_datatrove_lid_exact": round(lighter.seconds / ours.seconds, 2),
             "ledger": {stage: counts[stage] for stage in counts},
+            "datatrove_counts": {c: datatrove_counts(WORK / f"{name}-{c}") for c in DATATROVE},
             "stage_order": stage_order_cost(counts, seconds_per_line),
-            "all_seconds": {c: [round(m.seconds, 2) for m in runs[f"{name}/{c}"]]
-                            for c in ("xlmforge", "kernel", "datatrove")},
+            "all_seconds": {c: [round(m.seconds, 2) for m in runs[f"{name}/{c}"]] for c in CONTENDERS},
         }  # fmt: skip
     if not args.no_profile:
-        profile = stage_profile(inputs["unique"]["text"])
-        result["profile_unique_one_worker"] = {bucket: round(seconds, 2) for bucket, seconds in profile.items()}
+        result["profiles_one_worker"] = {
+            name: {bucket: round(seconds, 2) for bucket, seconds in stage_profile(inputs[name]["text"]).items()}
+            for name in PROFILED
+        }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=2) + "\n")
     print_report(result)
@@ -179,21 +205,21 @@ def print_report(result: dict) -> None:
     for name, r in result["inputs"].items():
         print(f"\ninput {name!r}: {r['lines']:,} lines, {r['megabytes']} MB, planted copies {r['planted_copies']}, "
               f"duplicate comparison keys {r['key_duplicate_rate']:.1%}")
-        print(f"{'':12} {'seconds':>8} {'MB/s':>7} {'peak RSS MB':>12}")
-        for contender in ("xlmforge", "kernel", "datatrove"):
+        print(f"{'':20} {'seconds':>8} {'MB/s':>7} {'peak RSS MB':>12}")
+        for contender in CONTENDERS:
             rss = r["peak_rss_mb"].get(contender, "")
-            print(f"{contender:12} {r['seconds'][contender]:8.1f} {r['mb_per_s'][contender]:7.2f} {rss:>12}")
+            print(f"{contender:20} {r['seconds'][contender]:8.1f} {r['mb_per_s'][contender]:7.2f} {rss:>12}")
         order = r["stage_order"]
         print(f"xlmforge / kernel {r['of_kernel']:.2f} (excluding start-up {r['of_kernel_excluding_startup']:.2f}); "
-              f"xlmforge / datatrove {r['times_datatrove']:.2f}x")
+              f"xlmforge / datatrove {r['times_datatrove']:.2f}x (LID + exact dedup only: "
+              f"{r['times_datatrove_lid_exact']:.2f}x)")
         print(f"stage order: language ID identified {order['identified']:,} segments, "
               f"{order['identified_then_dropped_as_duplicates']:,} of them dropped as duplicates afterwards "
               f"(~{order['extra_cpu_seconds']} CPU s); identical_dedup spared it "
               f"{order['not_identified_thanks_to_identical_dedup']:,}")
-    if "profile_unique_one_worker" in result:
-        profile = result["profile_unique_one_worker"]
+    for name, profile in result.get("profiles_one_worker", {}).items():
         total = sum(profile.values())
-        print(f"\nwhere the time goes (unique input, one process, cProfile, {total:.0f} s):")
+        print(f"\nwhere the time goes ({name} input, one process, cProfile, {total:.0f} s):")
         for bucket, seconds in profile.items():
             print(f"  {bucket:52} {seconds:7.1f} s {seconds / total:6.1%}")
 

@@ -2,9 +2,10 @@
 stated rate.
 
 The base is every distinct line of ../shared/data (NTREX, both sides of Tatoeba), normalized as the
-build normalizes it, no line repeated. `with_duplicates` adds exact copies and near copies (one word
-replaced, inserted or deleted, or a number added) of random lines at given rates, so the duplicate
-rate of an input is a stated number rather than a side effect of how it was made to size.
+build normalizes it, no line repeated; `paragraphs` runs them together into long lines.
+`with_duplicates` adds exact copies and near copies (one word replaced, inserted or deleted, or a
+number added) of random lines at given rates, so the duplicate rate of an input is a stated number
+rather than a side effect of how it was made to size.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ def perturb(line: str, vocabulary: list[str], rng: random.Random) -> str:
     else:
         words.append(str(rng.randrange(1000)))
     return " ".join(words)
+
+
+def paragraphs(by_language: dict[str, list[str]], lines_per_paragraph: int) -> list[str]:
+    """Each language's lines run together, `lines_per_paragraph` at a time, into one line of text each
+    (the shape of crawled paragraphs: long lines, one language each); no line is used twice."""
+    return [" ".join(lines[i:i + lines_per_paragraph]) for lines in by_language.values()
+            for i in range(0, len(lines), lines_per_paragraph)]  # fmt: skip
 
 
 def with_duplicates(lines: list[str], exact: float, near: float, seed: int = 0) -> list[str]:

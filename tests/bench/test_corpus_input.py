@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.corpus_input import describe, with_duplicates, write_input
+from bench.corpus_input import describe, paragraphs, with_duplicates, write_input
 
 SENTENCES = [
     "Der Hund schläft im Garten unter dem alten Baum.",
@@ -41,3 +42,13 @@ def test_every_line_is_written_once_as_text_and_as_jsonl(tmp_path: Path) -> None
     written = [line for path in sorted(text_dir.iterdir()) for line in path.read_text().splitlines()]
     assert written == SENTENCES
     assert sum(len(p.read_text().splitlines()) for p in jsonl_dir.iterdir()) == len(SENTENCES)
+
+
+@settings(max_examples=50, deadline=None)
+@given(sizes=st.lists(st.integers(1, 45), min_size=1, max_size=4), per_paragraph=st.integers(1, 20))
+def test_paragraphs_use_every_line_once_and_never_mix_languages(sizes: list[int], per_paragraph: int) -> None:
+    by_language = {f"l{k}": [f"{SENTENCES[i % 5]} <{k}:{i}>" for i in range(n)] for k, n in enumerate(sizes)}
+    out = paragraphs(by_language, per_paragraph)
+    marks = [[tuple(map(int, m)) for m in re.findall(r"<(\d+):(\d+)>", p)] for p in out]
+    assert all(0 < len(m) <= per_paragraph and len({k for k, _ in m}) == 1 for m in marks)
+    assert [mark for m in marks for mark in m] == [(k, i) for k, n in enumerate(sizes) for i in range(n)]
