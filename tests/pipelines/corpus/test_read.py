@@ -159,6 +159,23 @@ def test_small_files_share_a_part_and_large_ones_are_split(tmp_path):
     assert len({i.part_id for i in inputs}) == len(inputs)
 
 
+def test_a_small_input_is_grouped_into_enough_parts_for_the_workers(tmp_path):
+    for i in range(20):
+        with open(tmp_path / f"f-{i:02d}.txt", "wb") as f:
+            f.truncate(3 * 2**19)  # 1.5 MiB, sparse: planning reads sizes only
+    source = {"name": "s", "path": str(tmp_path / "*.txt"), "language": "deu"}
+    # 30 MiB in parts of 8 MiB would be four parts of five files; at least 16 parts means one file each
+    grouped = [len(i.files) for i in plan_inputs(CorpusConfig(sources=[source])).text]
+    assert grouped == [1] * 20
+    by_size_alone = [len(i.files) for i in plan_inputs(CorpusConfig(sources=[source], read={"min_parts": 1})).text]
+    assert by_size_alone == [5, 5, 5, 5]
+    # ... and never into parts under 1 MiB: 20 files of 100 kB make two parts, not sixteen
+    for path in tmp_path.iterdir():
+        with open(path, "r+b") as f:
+            f.truncate(100_000)
+    assert [len(i.files) for i in plan_inputs(CorpusConfig(sources=[source])).text] == [10, 10]
+
+
 def test_a_binary_file_split_into_ranges_leaks_nothing(tmp_path, layout, make_pipeline):
     content = b"\x00\x01\x02\x03 text\n" * 10_000  # 90 kB of control bytes with a word on every line
     segments, rejects = read(

@@ -62,6 +62,10 @@ def _size(rng: FileRange) -> int:
     return (rng.end if rng.end is not None else rng.file_size) - rng.start
 
 
+def _pair_size(item: PairFile) -> int:
+    return item.size
+
+
 def _grouped(items: list, size_of, target: int) -> list[list]:
     """Consecutive items packed into groups of about `target` bytes: many small files make one part,
     because every part costs a little in every stage."""
@@ -91,19 +95,34 @@ class Inputs:
         return len(self.text) + len(self.bitext) + len(self.docpairs)
 
 
+_MIN_GROUP_BYTES = 2**20
+
+
+def _group_bytes(read: ReadConfig, total_bytes: int) -> int:
+    """How many bytes of small files make a part: part_bytes, or less so that the input makes at least
+    `min_parts` parts (ReadConfig says why)."""
+    return max(min(read.part_bytes, total_bytes // read.min_parts), min(_MIN_GROUP_BYTES, read.part_bytes))
+
+
 def plan_inputs(config: CorpusConfig) -> Inputs:
     """Every input element of a build, in a deterministic order; ValueError naming what is wrong."""
-    text, bitext, docpairs = [], [], []
+    planned = []  # (source, files, size of a file)
     for source in config.sources:
         if source.kind == "mono":
-            ranges = file_ranges(source.path, source.compression, config.read.part_bytes)
-            for group in _grouped(ranges, _size, config.read.part_bytes):
+            planned.append((source, file_ranges(source.path, source.compression, config.read.part_bytes), _size))
+        elif source.kind == "bitext":
+            planned.append((source, _plan_bitext(source, config.read), _pair_size))
+        else:
+            planned.append((source, _plan_docpairs(source, config.read), _pair_size))
+    group_bytes = _group_bytes(config.read, sum(size(f) for _, files, size in planned for f in files))
+    text, bitext, docpairs = [], [], []
+    for source, files, size in planned:
+        for group in _grouped(files, size, group_bytes):
+            if source.kind == "mono":
                 text.append(TextInput(_part_id(source.name, group[0], len(group)), source, tuple(group)))
-            continue
-        files = _plan_bitext(source, config.read) if source.kind == "bitext" else _plan_docpairs(source, config.read)
-        for group in _grouped(files, lambda f: f.size, config.read.part_bytes):
-            item = PairInput(_part_id(source.name, group[0].file, len(group)), source, tuple(group))
-            (bitext if source.kind == "bitext" else docpairs).append(item)
+            else:
+                item = PairInput(_part_id(source.name, group[0].file, len(group)), source, tuple(group))
+                (bitext if source.kind == "bitext" else docpairs).append(item)
     return Inputs(text, bitext, docpairs)
 
 
