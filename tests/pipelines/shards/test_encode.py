@@ -18,7 +18,7 @@ from xlmforge.pipelines.shards.config import ShardFilesConfig, ShardsConfig, Voc
 from xlmforge.pipelines.shards.encode import DECONTAMINATE, ENCODE, EncodedPart, EncodeFiles, encode_texts, shard_schema
 from xlmforge.pipelines.shards.inputs import find_inputs
 from xlmforge.pipelines.shards.layout import ShardsLayout, shard_path
-from xlmforge.pipelines.shards.scan import save_keys
+from xlmforge.pipelines.shards.scan import ScanCorpus, load_keys, save_keys
 from xlmforge.pipelines.shards.splits import SplitPlan, split_keys
 from xlmforge.pipelines.shards.vocab import train_vocab
 from xlmforge.pipelines.shards.write import WriteShards, record_bytes
@@ -41,12 +41,20 @@ def encoder(layout):
     return spm.SentencePieceProcessor(model_file=layout.vocab_model)
 
 
+def scanned(file, layout, plan, make_pipeline):
+    """`file` after the scan pass, whose split keys the encode pass reads."""
+    with make_pipeline() as p:
+        _ = p | beam.Create([file]) | ScanCorpus(layout, plan, dict.fromkeys(file.langs, 0.0), vocab_seed=0)
+    return file
+
+
 def test_encode_splits_drops_held_out_copies_and_empty_records(tmp_path, shards_layout, make_pipeline):
     texts = sentences("eng")[:20] + [" ", "Our neighbour FINDS the blue door!"]  # blank; a copy of a held-out text
     write_corpus(tmp_path / "corpus", {"eng": texts}, num_files=1)
     (file,) = find_inputs([str(tmp_path / "corpus")]).files
     save_keys(shards_layout.all_heldout_keys, [split_keys(["our neighbour finds the blue door."], seed=0)])
     plan = SplitPlan({"eng": (0.0, 0.0)}, seed=0)  # everything is train
+    scanned(file, shards_layout, plan, make_pipeline)
     with make_pipeline() as p:
         encoded = p | beam.Create([file]) | EncodeFiles(shards_layout, plan, 350)
         path = shards_layout.encoded("mono", "eng", "train", file.part_id)
@@ -74,13 +82,26 @@ def test_encode_splits_drops_held_out_copies_and_empty_records(tmp_path, shards_
     assert [(r["text"], r["reason"]) for r in rejects[ENCODE]] == [(" ", "empty_after_encoding")]
 
 
+def test_the_scan_keeps_every_records_split_keys_for_the_encode_pass(tmp_path, shards_layout, make_pipeline):
+    pairs = list(zip(sentences("eng")[:30], sentences("deu")[:30]))
+    write_corpus(tmp_path / "corpus", {}, {"eng-deu": pairs})
+    (file,) = find_inputs([str(tmp_path / "corpus")]).files
+    scanned(file, shards_layout, SplitPlan({"eng-deu": (0.2, 0.2)}, 0), make_pipeline)
+    sides = [[s for s, _ in pairs], [t for _, t in pairs]]
+    stored = load_keys(shards_layout.split_keys(file.part_id))
+    assert stored.shape == (2, 30)
+    assert all((stored[i] == split_keys(side, seed=0)).all() for i, side in enumerate(sides))
+
+
 def test_a_pair_is_decontaminated_by_either_side(tmp_path, shards_layout, make_pipeline):
     pairs = list(zip(sentences("eng")[:10], sentences("deu")[:10]))
     write_corpus(tmp_path / "corpus", {}, {"eng-deu": pairs})
     (file,) = find_inputs([str(tmp_path / "corpus")]).files
     save_keys(shards_layout.all_heldout_keys, [split_keys([pairs[2][1], pairs[5][0]], seed=0)])
+    plan = SplitPlan({"eng-deu": (0.0, 0.0)}, 0)
+    scanned(file, shards_layout, plan, make_pipeline)
     with make_pipeline() as p:
-        encoded = p | beam.Create([file]) | EncodeFiles(shards_layout, SplitPlan({"eng-deu": (0.0, 0.0)}, 0), 350)
+        encoded = p | beam.Create([file]) | EncodeFiles(shards_layout, plan, 350)
         assert_that(encoded.parts | beam.Map(lambda part: part.num_records), equal_to([8]))
     rejected = [
         r

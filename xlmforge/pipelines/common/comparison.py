@@ -36,12 +36,14 @@ def comparison_key(text: str) -> str:
     return comparison_keys([text])[0].tobytes().decode("utf-32-le")
 
 
-def key_hashes(texts: list[str]) -> np.ndarray:
-    """A 64-bit hash of each text's comparison key."""
+def key_hashes(texts: list[str], seed: int = 0) -> np.ndarray:
+    """A 64-bit hash (xxh3 with `seed`) of each text's comparison key."""
     flat, offsets = _flat_keys(texts)
     data, bounds = flat.tobytes(), (offsets * flat.itemsize).tolist()
     return np.fromiter(
-        (xxhash.xxh3_64_intdigest(data[a:b]) for a, b in zip(bounds[:-1], bounds[1:])), np.uint64, len(texts)
+        (xxhash.xxh3_64_intdigest(data[a:b], seed=seed) for a, b in zip(bounds[:-1], bounds[1:])),
+        np.uint64,
+        len(texts),
     )
 
 

@@ -31,7 +31,7 @@ from xlmforge.pipelines.shards.inputs import MONO, InputFile
 from xlmforge.pipelines.shards.layout import ShardsLayout
 from xlmforge.pipelines.shards.scan import load_keys
 from xlmforge.pipelines.shards.splits import REASON as DECONTAMINATED
-from xlmforge.pipelines.shards.splits import SPLITS, SplitPlan, contains, decontaminated, split_keys
+from xlmforge.pipelines.shards.splits import SPLITS, SplitPlan, contains, decontaminated
 from xlmforge.schemas.shards import bitext_shard_schema, mono_shard_schema
 
 DECONTAMINATE, ENCODE = "decontaminate", "encode"
@@ -117,9 +117,12 @@ class _EncodeFile(beam.DoFn):
         stages = [_StageDrops(stage, self.layout, file) for stage in (DECONTAMINATE, ENCODE)]
         writers: dict[int, ArrowFileWriter] = {}
         outputs: list = [stage.rejects for stage in stages]
+        file_keys = load_keys(self.layout.split_keys(file.part_id))  # the scan's, row for row
+        start = 0
         try:
             for batch in read_batches(file.path, file.records.schema):
-                rows, splits = self._decontaminate(file, batch, stages[0])
+                keys, start = file_keys[:, start : start + batch.num_rows], start + batch.num_rows
+                rows, splits = self._decontaminate(file, batch, keys, stages[0])
                 rows, splits = self._encode(file, rows, splits, schema, stages[1])
                 for split in map(int, np.unique(splits)):
                     if split not in writers:
@@ -138,10 +141,10 @@ class _EncodeFile(beam.DoFn):
         yield beam.pvalue.TaggedOutput("counts", tuple(item for stage in stages for item in stage.counter.frozen()))
 
     def _decontaminate(
-        self, file: InputFile, batch: pa.RecordBatch, stage: _StageDrops
+        self, file: InputFile, batch: pa.RecordBatch, keys: np.ndarray, stage: _StageDrops
     ) -> tuple[pa.RecordBatch, np.ndarray]:
-        """Split the batch; drop training records whose text (any side) is held out anywhere."""
-        keys = [split_keys(batch.column(c).to_pylist(), self.splits.seed) for c in file.text_columns]
+        """Split the batch by its split `keys` (one row per text side); drop training records whose text
+        (any side) is held out anywhere."""
         splits = self.splits.assign(file.key, keys[0])
         dropped = np.flatnonzero(decontaminated(splits, keys, self.heldout))
         details = _matched_sides(file, [contains(self.heldout, side[dropped]) for side in keys])

@@ -58,6 +58,10 @@ class ShardsLayout(OutputDirectory):
     def heldout_keys(self, part_id: str) -> str:
         return storage.join(self.work, "heldout", f"{part_id}.npy")
 
+    def split_keys(self, part_id: str) -> str:
+        """Every record's split keys in one input file (one row per text side), from the scan."""
+        return storage.join(self.work, "split-keys", f"{part_id}.npy")
+
     @property
     def all_heldout_keys(self) -> str:
         return storage.join(self.work, "heldout.npy")

@@ -3,7 +3,8 @@
 Both need only the per-language counts, fixed on the driver beforehand, so one read of every file
 does both: each file leaves a text file of sampled sentences and an array of the split keys of its
 valid and test records (every side of a pair). The driver then trains the vocabulary on the samples
-and merges the keys into the set the encode pass decontaminates against.
+and merges the keys into the set the encode pass decontaminates against. Each file's split keys of
+all its records are kept too, so that the encode pass reads them instead of hashing every text again.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ class _ScanFile(beam.DoFn):
 
     def process(self, file: InputFile) -> Iterator[str]:
         heldout: list[np.ndarray] = []
+        every_key: list[np.ndarray] = [np.zeros((len(file.text_columns), 0), np.uint64)]
         with storage.atomic_write(self.layout.vocab_sample(file.part_id), durable=False) as sample:
             for batch in read_batches(file.path, file.records.schema):
                 keys = [split_keys(batch.column(c).to_pylist(), self.splits.seed) for c in file.text_columns]
+                every_key.append(np.stack(keys))
                 splits = self.splits.assign(file.key, keys[0])
                 heldout += [side[splits != TRAIN] for side in keys]
                 ids = batch.column(file.records.id_column)
@@ -40,6 +43,8 @@ class _ScanFile(beam.DoFn):
                 ):
                     sample.write((text.replace("\n", " ") + "\n").encode())
         save_keys(self.layout.heldout_keys(file.part_id), heldout)
+        with storage.atomic_write(self.layout.split_keys(file.part_id), durable=False) as f:
+            np.save(f, np.concatenate(every_key, axis=1))
         yield file.part_id
 
 

@@ -15,10 +15,9 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import xxhash
 
 from xlmforge.core.sampling import unit_interval
-from xlmforge.pipelines.common.comparison import comparison_keys
+from xlmforge.pipelines.common.comparison import key_hashes
 from xlmforge.pipelines.shards.config import SplitsConfig
 
 SPLITS = ("train", "valid", "test")
@@ -28,11 +27,7 @@ REASON = "decontaminated"
 
 def split_keys(texts: Sequence[str], seed: int) -> np.ndarray:
     """The split key (uint64) of each text: texts equal up to case, punctuation and spacing share it."""
-    return np.fromiter(
-        (xxhash.xxh3_64_intdigest(key.tobytes(), seed=seed) for key in comparison_keys(list(texts))),
-        dtype=np.uint64,
-        count=len(texts),
-    )
+    return key_hashes(list(texts), seed)
 
 
 @dataclasses.dataclass(frozen=True)
