@@ -203,7 +203,8 @@ def print_report(result: dict) -> None:
     print(f"\n{result['workers']} worker processes each, best of {result['rounds']} interleaved rounds; "
           f"xlmforge start-up (100-line input) {result['xlmforge_startup_seconds']:.1f} s")
     for name, r in result["inputs"].items():
-        print(f"\ninput {name!r}: {r['lines']:,} lines, {r['megabytes']} MB, planted copies {r['planted_copies']}, "
+        print(f"\ninput {name!r}: {r['lines']:,} lines, {r['megabytes']} MB "
+              f"({1e6 * r['megabytes'] / r['lines']:,.0f} bytes per line), planted copies {r['planted_copies']}, "
               f"duplicate comparison keys {r['key_duplicate_rate']:.1%}")
         print(f"{'':20} {'seconds':>8} {'MB/s':>7} {'peak RSS MB':>12}")
         for contender in CONTENDERS:

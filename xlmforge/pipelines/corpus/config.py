@@ -126,9 +126,9 @@ class ReadConfig(Section):
     # so this setting is part of what a build produces, like every other setting here.
     part_bytes: ByteSize = Field(default=ByteSize(8 * 2**20), ge=1)
     # Files smaller than a part are grouped into parts of at most part_bytes, and of less when the whole
-    # input would otherwise make fewer than `min_parts` parts (never below 1 MiB): workers take parts
-    # in turn, so a few large parts leave one worker idle while another finishes. Grouping never cuts a
-    # document; only part_bytes decides where large files are cut.
+    # input would otherwise make fewer than `min_parts` parts (never below 1 MiB, or part_bytes when
+    # that is smaller): workers take parts in turn, so a few large parts leave one worker idle while
+    # another finishes. Grouping never cuts a document; only part_bytes decides where large files are cut.
     min_parts: int = Field(default=16, ge=1)
     max_line_bytes: ByteSize = Field(default=ByteSize(2**20), ge=1)  # longer lines are rejected, in bounded memory
     # Decompression stops (and the rest of the file is rejected) past this many times the compressed size.
